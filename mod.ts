@@ -1,0 +1,50 @@
+/**
+ * `@lunora/astro`: run an Astro app on Cloudflare Workers and the Lunora real-time backend in
+ * one worker, with one deploy.
+ *
+ * - {@linkcode lunora} is the integration for `astro.config`. It declares the wiring and warns
+ *   at build time, with a copy-pasteable fix, when the app is mis-wired.
+ * - {@linkcode withLunora} wraps the handler `@astrojs/cloudflare` emits: Lunora answers its
+ *   reserved `/_lunora/*` plane (RPC, WebSocket, admin, status) and auth routes, and everything
+ *   else falls through to Astro, whose crashes are contained as a plain 500.
+ *
+ * Reactive-loader helpers for `.astro` frontmatter live in `@lunora/astro/server`.
+ *
+ * @example Composing the worker in `src/worker.ts`
+ * ```ts ignore
+ * import { handle } from "@astrojs/cloudflare/handler";
+ * import { withLunora } from "@lunora/astro";
+ *
+ * export default withLunora(
+ *   (request, env, ctx) => handle(request, env, ctx),
+ *   (env) => ({ shardDO: env.SHARD }),
+ * );
+ * ```
+ *
+ * @module
+ */
+export { withLunora } from "./src/worker/with_lunora.ts";
+export type {
+  CorsOptions,
+  CsrfOptions,
+  LunoraIdentity,
+  LunoraOptions,
+  LunoraOptionsInput,
+  RouteHandler,
+  SecurityHeadersOptions,
+  SecurityOptions,
+  ShardAccessRequest,
+} from "./src/worker/options.ts";
+export type {
+  AstroWorkerHandler,
+  ComposedWorker,
+  DurableObjectIdLike,
+  DurableObjectNamespaceLike,
+  DurableObjectStubLike,
+  EmailHandler,
+  ExecutionContextLike,
+  FetchHandler,
+  QueueHandler,
+  ScheduledControllerLike,
+  ScheduledHandler,
+} from "./src/types.ts";

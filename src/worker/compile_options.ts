@@ -1,0 +1,216 @@
+/**
+ * Validates `LunoraOptions` once and turns them into the lookup-friendly form the dispatcher
+ * uses. Every misconfiguration that can never work is a `TypeError` here, so the object form
+ * fails when the worker is built rather than on the first request.
+ *
+ * @module
+ */
+import type { DurableObjectNamespaceLike } from "../types.ts";
+import { DEFAULT_MAX_BODY_BYTES } from "./body.ts";
+import type { LunoraOptions, RouteHandler, SecurityHeadersOptions } from "./options.ts";
+import { ADMIN_PREFIX, isReservedPrefix } from "./reserved_path.ts";
+
+/** Default CSP for JSON responses of the reserved plane. */
+export const DEFAULT_JSON_CSP = "default-src 'none'; frame-ancestors 'none'";
+/** Default HSTS value on https. */
+export const DEFAULT_HSTS = "max-age=31536000; includeSubDomains";
+
+/** CORS settings after validation; `null` when CORS is off. */
+export interface CompiledCors {
+  anyOrigin: boolean;
+  origins: ReadonlySet<string>;
+  credentials: boolean;
+  allowedHeaders: string;
+  maxAge: string;
+}
+
+/** Header settings after validation; `null` when headers are off. */
+export interface CompiledHeaders {
+  applyToHost: boolean;
+  csp: string | false;
+  hsts: string | false;
+}
+
+/** Routes keyed `"METHOD /path"` (method upper-cased) or `"/path"`. */
+export type RouteTable = ReadonlyMap<string, RouteHandler>;
+
+/** Options after validation. */
+// deno-lint-ignore no-explicit-any
+export interface CompiledOptions<Env = any> {
+  options: LunoraOptions<Env>;
+  shardDO: DurableObjectNamespaceLike;
+  defaultShardKey: string;
+  maxBodyBytes: number;
+  authBasePath: string;
+  routes: RouteTable;
+  adminRoutes: RouteTable;
+  trustedOrigins: ReadonlySet<string>;
+  cors: CompiledCors | null;
+  headers: CompiledHeaders | null;
+}
+
+const ROUTE_KEY = /^(?:([A-Za-z]+) +)?(\/\S*)$/;
+
+function fail(detail: string): never {
+  throw new TypeError(`Cannot compose worker: ${detail}`);
+}
+
+function quote(value: unknown): string {
+  try {
+    return typeof value === "string" ? JSON.stringify(value) : String(value);
+  } catch {
+    return Object.prototype.toString.call(value);
+  }
+}
+
+/** Whether `value` looks like a Durable Object namespace binding. */
+export function isNamespace(value: unknown): value is DurableObjectNamespaceLike {
+  if (typeof value !== "object" || value === null) return false;
+  const ns = value as Record<string, unknown>;
+  return typeof ns.getByName === "function" ||
+    (typeof ns.get === "function" && typeof ns.idFromName === "function");
+}
+
+function optionalFunction(options: LunoraOptions, name: keyof LunoraOptions): void {
+  const value = options[name];
+  if (value !== undefined && typeof value !== "function") {
+    fail(`"${name}" must be a function, got ${quote(value)}`);
+  }
+}
+
+function compileRoutes(
+  table: Record<string, RouteHandler> | undefined,
+  name: "routes" | "adminRoutes",
+): RouteTable {
+  const routes = new Map<string, RouteHandler>();
+  if (table === undefined) return routes;
+  if (typeof table !== "object" || table === null) fail(`"${name}" must be an object`);
+  for (const [key, handler] of Object.entries(table)) {
+    const match = ROUTE_KEY.exec(key.trim());
+    if (!match) fail(`${name} key ${quote(key)} must be "METHOD /path" or "/path"`);
+    const [, method, path] = match as unknown as [string, string | undefined, string];
+    if (typeof handler !== "function") fail(`${name} key ${quote(key)} needs a function`);
+    if (name === "routes" && isReservedPrefix(path)) {
+      fail(`route key ${quote(key)} is reserved: paths under /_lunora/ belong to Lunora`);
+    }
+    if (name === "adminRoutes" && (!path.startsWith(ADMIN_PREFIX) || path === ADMIN_PREFIX)) {
+      fail(`adminRoutes key ${quote(key)} must be under ${ADMIN_PREFIX}`);
+    }
+    routes.set(method ? `${method.toUpperCase()} ${path}` : path, handler);
+  }
+  return routes;
+}
+
+function compileOrigins(list: unknown, name: string): string[] {
+  if (list === undefined) return [];
+  if (!Array.isArray(list)) fail(`"${name}" must be an array of origins`);
+  return list.map((entry) => {
+    if (entry === "*" && name === "security.cors.allowedOrigins") return "*";
+    let origin: string;
+    try {
+      origin = new URL(String(entry)).origin;
+    } catch {
+      fail(`${name} entry ${quote(entry)} is not an origin`);
+    }
+    if (origin === "null") fail(`${name} entry ${quote(entry)} is not an origin`);
+    return origin;
+  });
+}
+
+function compileHeaders(
+  headers: SecurityHeadersOptions | false | undefined,
+): CompiledHeaders | null {
+  if (headers === false) return null;
+  const given = headers ?? {};
+  return {
+    applyToHost: given.applyToHost === true,
+    csp: given.contentSecurityPolicy ?? DEFAULT_JSON_CSP,
+    hsts: given.strictTransportSecurity ?? DEFAULT_HSTS,
+  };
+}
+
+/** The baseline headers with every default, for answers given before options are resolved. */
+export const DEFAULT_HEADERS: CompiledHeaders = compileHeaders(undefined)!;
+
+/**
+ * Validates `options` and compiles them. Throws `TypeError` for anything that cannot work,
+ * including a missing `shardDO`.
+ */
+// deno-lint-ignore no-explicit-any
+export function compileOptions<Env = any>(options: LunoraOptions<Env>): CompiledOptions<Env> {
+  if (typeof options !== "object" || options === null) {
+    fail(`options must be an object or a function, got ${quote(options)}`);
+  }
+  if (!isNamespace(options.shardDO)) {
+    fail(`"shardDO" must be a Durable Object namespace binding such as env.SHARD`);
+  }
+  for (const name of ["authHandler", "resolveIdentity", "authorizeShard", "adminGate"] as const) {
+    optionalFunction(options, name);
+  }
+  const defaultShardKey = options.defaultShardKey ?? "__root__";
+  if (typeof defaultShardKey !== "string" || defaultShardKey === "") {
+    fail(`"defaultShardKey" must be a non-empty string, got ${quote(defaultShardKey)}`);
+  }
+  const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+  if (!Number.isSafeInteger(maxBodyBytes) || maxBodyBytes <= 0) {
+    fail(`"maxBodyBytes" must be a positive integer, got ${quote(maxBodyBytes)}`);
+  }
+  const authBasePath = options.authBasePath ?? "/api/auth";
+  if (typeof authBasePath !== "string" || !authBasePath.startsWith("/")) {
+    fail(`"authBasePath" must start with "/", got ${quote(authBasePath)}`);
+  }
+  if (isReservedPrefix(authBasePath)) fail(`"authBasePath" ${quote(authBasePath)} is reserved`);
+  if (options.adminToken !== undefined && typeof options.adminToken !== "string") {
+    fail(`"adminToken" must be a string`);
+  }
+  if (options.crons !== undefined) {
+    if (typeof options.crons !== "object" || options.crons === null) {
+      fail(`"crons" must be an object`);
+    }
+    for (const [cron, handler] of Object.entries(options.crons)) {
+      if (typeof handler !== "function") fail(`crons key ${quote(cron)} needs a function`);
+    }
+  }
+  if (options.queue !== undefined && typeof options.queue !== "function") {
+    fail(`"queue" must be a function`);
+  }
+
+  const security = options.security ?? {};
+  const trustedOrigins = new Set(
+    compileOrigins(security.csrf?.trustedOrigins, "security.csrf.trustedOrigins"),
+  );
+  let cors: CompiledCors | null = null;
+  const corsOptions = security.cors;
+  if (corsOptions?.allowedOrigins !== undefined) {
+    const origins = compileOrigins(corsOptions.allowedOrigins, "security.cors.allowedOrigins");
+    const anyOrigin = origins.includes("*");
+    const credentials = corsOptions.allowCredentials === true;
+    if (anyOrigin && credentials) {
+      fail(`security.cors.allowedOrigins "*" cannot be combined with allowCredentials`);
+    }
+    const maxAge = corsOptions.maxAge ?? 600;
+    if (!Number.isSafeInteger(maxAge) || maxAge < 0) {
+      fail(`"security.cors.maxAge" must be a non-negative integer, got ${quote(maxAge)}`);
+    }
+    cors = {
+      anyOrigin,
+      origins: new Set(origins.filter((origin) => origin !== "*")),
+      credentials,
+      allowedHeaders: (corsOptions.allowedHeaders ?? ["content-type", "authorization"]).join(", "),
+      maxAge: String(maxAge),
+    };
+  }
+
+  return {
+    options,
+    shardDO: options.shardDO,
+    defaultShardKey,
+    maxBodyBytes,
+    authBasePath,
+    routes: compileRoutes(options.routes, "routes"),
+    adminRoutes: compileRoutes(options.adminRoutes, "adminRoutes"),
+    trustedOrigins,
+    cors,
+    headers: compileHeaders(security.headers),
+  };
+}

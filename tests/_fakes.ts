@@ -1,0 +1,191 @@
+/**
+ * Shared test fakes: a Durable Object namespace that records every call, an execution context
+ * whose `waitUntil` breaks if called unbound, host spies and a recording fetch.
+ */
+import type {
+  DurableObjectIdLike,
+  DurableObjectNamespaceLike,
+  DurableObjectStubLike,
+  ExecutionContextLike,
+} from "../src/types.ts";
+
+/** One request a fake shard stub received, with its body already read. */
+export interface ShardCall {
+  shardKey: string;
+  request: Request;
+  body: string;
+  /** Which stub instance answered (a new stub per `get`/`getByName`). */
+  stub: number;
+}
+
+/** What a fake shard answers: a response, or a function of the call. */
+export type ShardBehaviour = (call: ShardCall) => Response | Promise<Response>;
+
+/** A fake `DurableObjectNamespace` recording calls. */
+export interface FakeNamespace extends DurableObjectNamespaceLike {
+  calls: ShardCall[];
+  /** Stubs handed out, in order. */
+  stubs: string[];
+  behaviour: ShardBehaviour;
+}
+
+class FakeId implements DurableObjectIdLike {
+  constructor(readonly name: string) {}
+  toString(): string {
+    return `id:${this.name}`;
+  }
+}
+
+/** The default shard answer: `{"result": <the envelope it received>}` with status 200. */
+export const echoShard: ShardBehaviour = (call) =>
+  Response.json({ result: call.body === "" ? null : JSON.parse(call.body) });
+
+/**
+ * A fake namespace. `getByName` is present unless `withGetByName` is false, to cover both
+ * stub resolution paths.
+ */
+export function fakeNamespace(
+  behaviour: ShardBehaviour = echoShard,
+  { withGetByName = true }: { withGetByName?: boolean } = {},
+): FakeNamespace {
+  const ns: FakeNamespace = {
+    calls: [],
+    stubs: [],
+    behaviour,
+    idFromName(name: string) {
+      return new FakeId(name);
+    },
+    get(id: DurableObjectIdLike): DurableObjectStubLike {
+      return makeStub((id as FakeId).name);
+    },
+  };
+  function makeStub(shardKey: string): DurableObjectStubLike {
+    const stub = ns.stubs.push(shardKey) - 1;
+    return {
+      async fetch(request: Request) {
+        const body = request.body === null ? "" : await request.text();
+        const call = { shardKey, request, body, stub };
+        ns.calls.push(call);
+        return await ns.behaviour(call);
+      },
+    };
+  }
+  if (withGetByName) ns.getByName = (name: string) => makeStub(name);
+  return ns;
+}
+
+/** A fake `ExecutionContext`; `waitUntil` throws when called without its `this`. */
+export interface FakeCtx extends ExecutionContextLike {
+  waited: Promise<unknown>[];
+  passThroughCalls: number;
+}
+
+/** Makes a fake execution context. */
+export function fakeCtx(): FakeCtx {
+  const ctx: FakeCtx = {
+    waited: [],
+    passThroughCalls: 0,
+    waitUntil(this: FakeCtx | undefined, promise: Promise<unknown>) {
+      if (this !== ctx) throw new TypeError("Illegal invocation: waitUntil called unbound");
+      ctx.waited.push(promise);
+    },
+    passThroughOnException(this: FakeCtx | undefined) {
+      ctx.passThroughCalls++;
+    },
+  };
+  return ctx;
+}
+
+/** One recorded host call. */
+export interface HostCall {
+  request: Request;
+  env: unknown;
+  ctx: unknown;
+}
+
+/** A host `fetch` spy. */
+export interface HostSpy {
+  (request: Request, env: unknown, ctx: unknown): Promise<Response>;
+  calls: HostCall[];
+}
+
+/** A host spy answering with `answer` (default: 200 "astro"). */
+export function hostSpy(
+  answer: (call: HostCall) => unknown = () => new Response("astro", { status: 200 }),
+): HostSpy {
+  const calls: HostCall[] = [];
+  const spy = (async (request: Request, env: unknown, ctx: unknown) => {
+    const call = { request, env, ctx };
+    calls.push(call);
+    return await answer(call);
+  }) as HostSpy;
+  spy.calls = calls;
+  return spy;
+}
+
+/** One request a fake fetch received. */
+export interface FetchCall {
+  url: string;
+  method: string;
+  headers: Headers;
+  body: string;
+}
+
+/** A recording `fetch`. */
+export interface FakeFetch {
+  (input: RequestInfo | URL, init?: RequestInit): Promise<Response>;
+  calls: FetchCall[];
+}
+
+/** A fake fetch answering each call with `answer`. */
+export function fakeFetch(
+  answer: (call: FetchCall) => Response | Promise<Response> = () => Response.json({ result: null }),
+): FakeFetch {
+  const calls: FetchCall[] = [];
+  const fn = (async (input: RequestInfo | URL, init?: RequestInit) => {
+    const request = new Request(input, init);
+    const call = {
+      url: request.url,
+      method: request.method,
+      headers: request.headers,
+      body: await request.text(),
+    };
+    calls.push(call);
+    return await answer(call);
+  }) as FakeFetch;
+  fn.calls = calls;
+  return fn;
+}
+
+/** The origin every test request uses. */
+export const ORIGIN = "https://app.test";
+
+/** A JSON POST to `path` on the test origin. */
+export function jsonPost(
+  path: string,
+  body: unknown,
+  headers: Record<string, string> = {},
+): Request {
+  return new Request(`${ORIGIN}${path}`, {
+    method: "POST",
+    headers: { "content-type": "application/json", ...headers },
+    body: typeof body === "string" ? body : JSON.stringify(body),
+  });
+}
+
+/** Captures `console.error`/`console.warn` output while `fn` runs. */
+export async function captureConsole<T>(
+  fn: () => T | Promise<T>,
+): Promise<{ result: T; errors: unknown[][]; warnings: unknown[][] }> {
+  const errors: unknown[][] = [];
+  const warnings: unknown[][] = [];
+  const { error, warn } = console;
+  console.error = (...args: unknown[]) => void errors.push(args);
+  console.warn = (...args: unknown[]) => void warnings.push(args);
+  try {
+    return { result: await fn(), errors, warnings };
+  } finally {
+    console.error = error;
+    console.warn = warn;
+  }
+}

@@ -2,7 +2,10 @@
  * Shared test fakes: a Durable Object namespace that records every call, an execution context
  * whose `waitUntil` breaks if called unbound, host spies and a recording fetch.
  */
+import { withLunora } from "../src/worker/with_lunora.ts";
+import type { LunoraOptions } from "../src/worker/options.ts";
 import type {
+  ComposedWorker,
   DurableObjectIdLike,
   DurableObjectNamespaceLike,
   DurableObjectStubLike,
@@ -188,4 +191,37 @@ export async function captureConsole<T>(
     console.error = error;
     console.warn = warn;
   }
+}
+
+/** A Response that reports status 101, as workerd's WebSocket upgrade answers do. */
+export class UpgradeResponse extends Response {
+  override get status(): number {
+    return 101;
+  }
+}
+
+/** Everything a composed-worker test needs, wired together. */
+export interface Harness {
+  worker: ComposedWorker;
+  ns: FakeNamespace;
+  host: HostSpy;
+  ctx: FakeCtx;
+  env: { SHARD: FakeNamespace; LUNORA_ADMIN_TOKEN?: string };
+  /** Calls `worker.fetch` with the harness env and ctx. */
+  fetch(request: Request): Promise<Response>;
+}
+
+/**
+ * Builds `withLunora(host, options)` over a fake namespace and host spy. `options` are merged
+ * over `{ shardDO: ns }`.
+ */
+export function harness(
+  options: Partial<LunoraOptions> = {},
+  { host = hostSpy(), behaviour }: { host?: HostSpy; behaviour?: ShardBehaviour } = {},
+): Harness {
+  const ns = fakeNamespace(behaviour);
+  const env = { SHARD: ns };
+  const worker = withLunora(host, { shardDO: ns, ...options });
+  const ctx = fakeCtx();
+  return { worker, ns, host, ctx, env, fetch: (request) => worker.fetch(request, env, ctx) };
 }

@@ -1,17 +1,37 @@
 /**
- * Registers the in-process RPC transport for a page request before Astro renders it.
+ * Registers the in-process RPC transport for a page request before Astro renders it, so a
+ * `/server` client can reach the shard without an HTTP round trip to the worker's own URL.
  *
  * @module
  */
+import { setInProcessTransport } from "../in_process_registry.ts";
 import type { ExecutionContextLike } from "../types.ts";
 import type { CompiledOptions } from "./compile_options.ts";
+import { toErrorResponse } from "./errors.ts";
+import { forwardCall, parseCall, parseJsonBody } from "./rpc.ts";
+import { payloadTooLarge } from "./body.ts";
 
-/** Makes `/_lunora/rpc` reachable from the page rendering for `request`, without HTTP. */
+const encoder = new TextEncoder();
+
+/**
+ * Makes `/_lunora/rpc` reachable from the page rendering for `request`. Calls run as that page
+ * request's caller (its cookie and authorization, `resolveIdentity`, the tenant gate) and answer
+ * exactly what `/_lunora/rpc` would. They are queries issued by the `/server` helpers, so
+ * `retryable` shard errors are retried.
+ */
 export function registerInProcess<Env>(
-  _request: Request,
-  _ctx: ExecutionContextLike,
-  _env: Env,
-  _compiled: CompiledOptions<Env>,
+  request: Request,
+  ctx: ExecutionContextLike,
+  env: Env,
+  compiled: CompiledOptions<Env>,
 ): void {
-  // Filled in with the RPC core.
+  setInProcessTransport([request, ctx], async (envelope: string) => {
+    try {
+      if (encoder.encode(envelope).byteLength > compiled.maxBodyBytes) throw payloadTooLarge();
+      const call = parseCall(parseJsonBody(envelope), compiled.defaultShardKey);
+      return await forwardCall(compiled, env, request, call, { idempotent: true, system: false });
+    } catch (error) {
+      return toErrorResponse(error);
+    }
+  });
 }

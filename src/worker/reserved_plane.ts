@@ -4,29 +4,32 @@
  *
  * @module
  */
-import { errorResponse, toErrorResponse } from "./errors.ts";
+import { handleAdmin } from "./admin.ts";
+import { toErrorResponse } from "./errors.ts";
 import type { PlaneContext } from "./plane_context.ts";
 import type { ReservedEndpoint } from "./reserved_path.ts";
+import { handleRpc } from "./rpc.ts";
+import { handleRpcBatch } from "./rpc_batch.ts";
 import { preflight, withBaselineHeaders, withCors } from "./security.ts";
+import { handleWebSocket } from "./websocket.ts";
 
-function notImplemented(): Promise<Response> {
-  return Promise.resolve(errorResponse(501, "NOT_IMPLEMENTED", "Not implemented"));
-}
+/** A reserved endpoint that needs configuration (everything but `status`). */
+export type ConfiguredEndpoint = Exclude<ReservedEndpoint, "status">;
 
-const ENDPOINTS: Record<
-  Exclude<ReservedEndpoint, "status">,
-  (plane: PlaneContext) => Promise<Response>
-> = {
-  "rpc": notImplemented,
-  "rpc-batch": notImplemented,
-  "ws": notImplemented,
-  "admin": notImplemented,
+const ENDPOINTS: Record<ConfiguredEndpoint, (plane: PlaneContext) => Promise<Response>> = {
+  "rpc": handleRpc,
+  "rpc-batch": handleRpcBatch,
+  "ws": handleWebSocket,
+  "admin": handleAdmin,
 };
 
-/** Answers a canonical reserved endpoint other than `status`. */
+/**
+ * Answers a canonical reserved endpoint. Errors become JSON error responses; a 101 is returned
+ * as the very object the shard gave.
+ */
 export async function answerReserved(
   plane: PlaneContext,
-  endpoint: Exclude<ReservedEndpoint, "status">,
+  endpoint: ConfiguredEndpoint,
 ): Promise<Response> {
   const { request, compiled } = plane;
   let response = preflight(request, compiled.cors);

@@ -32,6 +32,10 @@ function decodeOnce(pathname: string): string {
  * lowercased, with repeated leading slashes and `./` segments folded.
  */
 export function isReservedPrefix(pathname: string): boolean {
+  // Fast path for the common page request: a second character that can start no spelling of
+  // "/_lunora" ("_", "%" for encodings, "/" or "." for folded segments).
+  const second = pathname.charCodeAt(1);
+  if (second !== 95 && second !== 37 && second !== 47 && second !== 46) return false;
   let path = decodeOnce(pathname).toLowerCase();
   let previous;
   do {
@@ -54,4 +58,19 @@ export function canonicalEndpoint(pathname: string): ReservedEndpoint | undefine
 /** Whether `pathname` is `base` itself or below it. */
 export function isUnder(pathname: string, base: string): boolean {
   return pathname === base || pathname.startsWith(base.endsWith("/") ? base : `${base}/`);
+}
+
+/**
+ * The pathname of an absolute, already-normalized URL string (as `request.url` always is),
+ * without building a `URL` object on the hot path.
+ */
+export function pathnameOf(url: string): string {
+  const start = url.indexOf("/", url.indexOf("//") + 2);
+  if (start === -1) return "/";
+  let end = url.length;
+  const query = url.indexOf("?", start);
+  if (query !== -1) end = query;
+  const hash = url.indexOf("#", start);
+  if (hash !== -1 && hash < end) end = hash;
+  return url.slice(start, end);
 }

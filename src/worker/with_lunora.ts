@@ -25,7 +25,7 @@ import {
 import { errorResponse, toErrorResponse } from "./errors.ts";
 import type { LunoraOptions, LunoraOptionsInput, RouteHandler } from "./options.ts";
 import { answerReserved } from "./reserved_plane.ts";
-import { canonicalEndpoint, isReservedPrefix, isUnder } from "./reserved_path.ts";
+import { canonicalEndpoint, isReservedPrefix, isUnder, pathnameOf } from "./reserved_path.ts";
 import { withBaselineHeaders, withCors } from "./security.ts";
 import { registerInProcess } from "./in_process_rpc.ts";
 
@@ -111,16 +111,17 @@ async function runOwned(
  * @example Composing Astro's handler with Lunora
  * ```ts
  * import { withLunora } from "@lunora/astro";
- * import { assertEquals } from "node:assert/strict";
+ * import assert from "node:assert/strict";
  *
  * const astro = (_request: Request) => new Response("<h1>Astro</h1>");
- * const worker = withLunora(astro, (env: { SHARD: any }) => ({ shardDO: env.SHARD }));
+ * const worker = withLunora(astro, (env) => ({ shardDO: env.SHARD }));
  *
  * const ctx = { waitUntil() {} };
- * const status = await worker.fetch(new Request("https://app.test/_lunora/status"), { SHARD: undefined }, ctx);
- * assertEquals(await status.json(), { ok: true });
- * const page = await worker.fetch(new Request("https://app.test/"), { SHARD: undefined }, ctx);
- * assertEquals(await page.text(), "<h1>Astro</h1>");
+ * const env = { SHARD: undefined }; // no binding: only the reserved plane notices
+ * const status = await worker.fetch(new Request("https://app.test/_lunora/status"), env, ctx);
+ * assert.deepEqual(await status.json(), { ok: true });
+ * const page = await worker.fetch(new Request("https://app.test/about"), env, ctx);
+ * assert.equal(await page.text(), "<h1>Astro</h1>");
  * ```
  */
 // deno-lint-ignore no-explicit-any
@@ -193,8 +194,7 @@ export function withLunora<Env = any, Ctx extends ExecutionContextLike = any>(
   }
 
   async function fetch(request: Request, env: Env, ctx: Ctx): Promise<Response> {
-    const url = new URL(request.url);
-    const { pathname } = url;
+    const pathname = pathnameOf(request.url);
     const method = request.method;
     const reserved = isReservedPrefix(pathname);
 
@@ -237,6 +237,7 @@ export function withLunora<Env = any, Ctx extends ExecutionContextLike = any>(
         );
       }
       // `status` was answered above, before configuration was resolved.
+      const url = new URL(request.url);
       return answerReserved(
         { request, url, env, ctx, compiled },
         endpoint as Exclude<typeof endpoint, "status">,

@@ -23,6 +23,15 @@
  *
  * @module
  */
+export { lunora, type LunoraIntegrationOptions } from "./src/integration/lunora.ts";
+export type {
+  AstroAdapterLike,
+  AstroConfigDoneOptionsLike,
+  AstroConfigLike,
+  AstroIntegrationLike,
+  AstroIntegrationLoggerLike,
+  LunoraIntegrationHooks,
+} from "./src/integration/astro_types.ts";
 export { withLunora } from "./src/worker/with_lunora.ts";
 export type {
   CorsOptions,

@@ -21,6 +21,10 @@ const steps: Step[] = [
   { name: "check", cmd: [deno, "task", "--quiet", "check"] },
   { name: "doc-lint", cmd: [deno, "task", "--quiet", "doc:lint"] },
   { name: "unit", cmd: [deno, "task", "--quiet", "unit"] },
+  // The npm package, validated like a published one; writes .out/lunora-astro.tgz.
+  { name: "build-npm", cmd: [deno, "task", "--quiet", "build:npm"] },
+  // The example on workerd and in Chromium; reuses .out/lunora-astro.tgz when it is fresh.
+  { name: "e2e", cmd: [deno, "task", "--quiet", "e2e"] },
 ];
 
 let passed = 0;

@@ -225,3 +225,45 @@ export function harness(
   const ctx = fakeCtx();
   return { worker, ns, host, ctx, env, fetch: (request) => worker.fetch(request, env, ctx) };
 }
+
+/** A logger shaped like Astro's `AstroIntegrationLogger` that records every message. */
+export interface FakeLogger {
+  info(message: string): void;
+  warn(message: string): void;
+  error(message: string): void;
+  /** The messages received, by level, in order. */
+  calls: { info: string[]; warn: string[]; error: string[] };
+}
+
+/** Makes a recording logger. */
+export function fakeLogger(): FakeLogger {
+  const calls = { info: [] as string[], warn: [] as string[], error: [] as string[] };
+  return {
+    calls,
+    info: (message) => void calls.info.push(message),
+    warn: (message) => void calls.warn.push(message),
+    error: (message) => void calls.error.push(message),
+  };
+}
+
+/** A fake Astro render context (`Astro` in frontmatter): the page request and `locals.cfContext`. */
+export interface FakePageContext {
+  request: Request;
+  locals: { cfContext: FakeCtx };
+}
+
+/** A page request on the test origin (or `url`) with `headers`, and its own execution context. */
+export function fakePageContext(
+  headers: Record<string, string> = {},
+  url = `${ORIGIN}/page`,
+): FakePageContext {
+  return { request: new Request(url, { headers }), locals: { cfContext: fakeCtx() } };
+}
+
+/** `true` exactly when `A` and `B` are the same type (for type-level tests). */
+export type Equal<A, B> = (<V>() => V extends A ? 1 : 2) extends (<V>() => V extends B ? 1 : 2)
+  ? true
+  : false;
+
+/** Compiles only when its type argument is `true`: `assertType<Equal<typeof x, string>>()`. */
+export function assertType<_Check extends true>(): void {}

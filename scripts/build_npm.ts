@@ -1,0 +1,388 @@
+/**
+ * `deno task build:npm [version]`: builds the npm package in `npm/` and validates it like a
+ * published one. It does dnt's job with npm tools (JSR, and so dnt, is unreachable here).
+ *
+ * 1. emit: type-check the graph of the deno.json "exports" under Node's ESM rules and write
+ *    `npm/esm/**.js` (no comments) + `.d.ts` (with JSDoc); `./x.ts` → `./x.js`, `npm:` and
+ *    import-map specifiers → bare names, each imported package a dependency.
+ * 2. package.json (version from deno.json unless given), README.md and LICENSE.
+ * 3. checks, each failing the build on any finding:
+ *    - size: bytes and gzip of each entry with its static import graph; `./server` must not
+ *      reach `src/integration/` or `src/worker/` or any `node:` module (budgets only warn);
+ *    - node tests: the unit tests that need no Deno API, run with `node --test` against the
+ *      emitted files (rule in `_node_tests.ts`; they are written to `npm/test/`);
+ *    - pack: `npm pack` lists exactly package.json, README.md, LICENSE and the emitted files
+ *      (not `npm/test/`); the tarball lands in `.out/lunora-astro.tgz`, where the example
+ *      app's e2e installs it from, and stays there even when a later check fails;
+ *    - publint (strict) and arethetypeswrong (esm-only profile) on the tarball;
+ *    - consumer: `npm install <tgz>` into an empty project, `node` imports every entry and
+ *      finds exactly the runtime names `deno doc` lists, and a type check there imports every
+ *      public name from the shipped `.d.ts` and finds no other;
+ *    - jsr: `deno publish --dry-run --allow-dirty`.
+ *
+ * Packages the sources and tests import are installed once into `.tools/npm-build/`; the build
+ * tools (typescript, publint, @arethetypeswrong/core) are pinned in deno.json "imports".
+ *
+ * @module
+ */
+import { join, relative } from "node:path";
+import { emitPackage, ensureNodeModules, scanSourceGraph } from "./_npm_emit.ts";
+import {
+  attwFindings,
+  compareSets,
+  consumerFindings,
+  type GraphSize,
+  graphSize,
+  jsrFindings,
+  publicNames,
+  publintFindings,
+  readDenoDoc,
+} from "./_npm_checks.ts";
+import {
+  checkVersion,
+  descriptionFromModuleDoc,
+  ESM_DIR,
+  packageManifest,
+} from "./_npm_manifest.ts";
+import { prepareNodeTests, runNodeTests } from "./_node_tests.ts";
+import { parseNpmSpecifier } from "./_npm_specifiers.ts";
+import { run } from "./_npm_run.ts";
+
+const root = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
+const npmDir = join(root, "npm");
+const esmDir = join(npmDir, ESM_DIR);
+const testOutDir = join(npmDir, "test");
+const packagesDir = join(root, ".tools", "npm-build");
+const tarballPath = join(root, ".out", "lunora-astro.tgz");
+
+/** Subpaths that run inside workerd and during SSR: no build-time or worker code, no `node:`. */
+const WORKERD_ENTRIES = ["./server"];
+/** Budgets (gzip bytes, entry with its static graph): exceeding one warns, it does not fail. */
+const GZIP_BUDGETS: Readonly<Record<string, number>> = { ".": 12 * 1024, "./server": 6 * 1024 };
+const FORBIDDEN_IN_WORKERD = [`${ESM_DIR}/src/integration/`, `${ESM_DIR}/src/worker/`];
+
+interface DenoConfig {
+  name: string;
+  version: string;
+  license?: string;
+  exports: string | Record<string, string>;
+  imports?: Record<string, string>;
+  compilerOptions?: Record<string, unknown>;
+}
+
+interface CheckOutcome {
+  findings: string[];
+  notes?: string[];
+}
+
+const results: { name: string; ok: boolean; seconds: number }[] = [];
+
+async function check(name: string, fn: () => Promise<CheckOutcome>): Promise<boolean> {
+  const started = performance.now();
+  let outcome: CheckOutcome;
+  try {
+    outcome = await fn();
+  } catch (error) {
+    outcome = { findings: [error instanceof Error ? error.message : String(error)] };
+  }
+  const seconds = (performance.now() - started) / 1000;
+  const ok = outcome.findings.length === 0;
+  results.push({ name, ok, seconds });
+  console.log(`${ok ? "ok  " : "FAIL"} ${name} (${seconds.toFixed(1)} s)`);
+  for (const note of outcome.notes ?? []) console.log(`     ${note}`);
+  for (const finding of outcome.findings) {
+    console.log(`     ✗ ${finding.replaceAll("\n", "\n       ")}`);
+  }
+  return ok;
+}
+
+async function main(versionArgument: string | undefined): Promise<number> {
+  const started = performance.now();
+  const config = JSON.parse(Deno.readTextFileSync(join(root, "deno.json"))) as DenoConfig;
+  const version = versionArgument ?? config.version;
+  const exports = typeof config.exports === "string" ? { ".": config.exports } : config.exports;
+  const imports = config.imports ?? {};
+  const entries = Object.values(exports).map((file) => join(root, file));
+
+  await Deno.remove(npmDir, { recursive: true }).catch(() => {});
+  Deno.mkdirSync(esmDir, { recursive: true });
+  Deno.mkdirSync(join(root, ".out"), { recursive: true });
+
+  // 1. Emit.
+  let emitted: ReturnType<typeof emitPackage> | undefined;
+  const emitOk = await check("emit (tsc: type-check + ESM + .d.ts)", async () => {
+    const graph = scanSourceGraph(entries, imports);
+    const packages = [...graph.packages.values()];
+    const nodeTypes = parseNpmSpecifier(imports["@types/node"] ?? "");
+    if (graph.usesNode) {
+      if (!nodeTypes) {
+        throw new TypeError(
+          'Cannot check "node:" imports: pin "@types/node" in deno.json "imports"',
+        );
+      }
+      packages.push(nodeTypes);
+    }
+    const { installed } = await ensureNodeModules(packagesDir, packages);
+    emitted = emitPackage({
+      root,
+      entries,
+      outDir: esmDir,
+      imports,
+      compilerOptions: config.compilerOptions ?? {},
+      packagesDir,
+      nodeTypes: graph.usesNode,
+    });
+    const js = emitted.files.filter((f) => f.endsWith(".js")).length;
+    return {
+      findings: emitted.errors,
+      notes: [
+        `${graph.files.length} modules → ${js} .js + ${
+          emitted.files.length - js
+        } .d.ts in npm/${ESM_DIR}/` +
+        (installed ? " (installed packages into .tools/npm-build/)" : ""),
+      ],
+    };
+  });
+  if (!emitOk || !emitted) return finish(started);
+  const emit = emitted;
+
+  // 2. package.json, README.md, LICENSE.
+  const doc = await readDenoDoc(root, Object.values(exports));
+  const rootDoc = doc.nodes[new URL(exports["."] ?? "", `file://${root}/`).href]?.module_doc?.doc;
+  const repository = await gitRepository();
+  const manifest = packageManifest({
+    name: config.name,
+    version,
+    description: descriptionFromModuleDoc(rootDoc ?? ""),
+    license: config.license ?? "MIT",
+    exports,
+    runtimePackages: emit.runtimePackages.values(),
+    ...(repository ? { repository } : {}),
+  });
+  Deno.writeTextFileSync(join(npmDir, "package.json"), JSON.stringify(manifest, null, 2) + "\n");
+  const shipped = ["package.json"];
+  for (const file of ["README.md", "LICENSE"]) {
+    try {
+      Deno.copyFileSync(join(root, file), join(npmDir, file));
+      shipped.push(file);
+    } catch {
+      console.log(`warn ${file} is missing: the package ships without it`);
+    }
+  }
+  if (!repository) console.log("warn no git remote: package.json has no repository field");
+  console.log(
+    `     ${manifest.name}@${manifest.version}, dependencies: ${
+      JSON.stringify(manifest.dependencies ?? {})
+    }`,
+  );
+
+  // 3. Checks.
+  const names = publicNames(doc, root, exports);
+  await check("size + ./server import rules", () => Promise.resolve(sizeCheck(exports)));
+
+  // Before packing, so that the file-list check also proves npm/test/ is not shipped.
+  await check("unit tests under node against npm/esm", async () => {
+    const plan = prepareNodeTests({
+      testsDir: join(root, "tests"),
+      outDir: testOutDir,
+      modules: emit.modules,
+      imports,
+      shim: Deno.readTextFileSync(join(root, "scripts", "_deno_test_shim.ts")),
+    });
+    const notes = plan.skipped.map(({ file, reason }) => `Deno-only: ${file} (${reason})`);
+    if (plan.portable.length === 0) {
+      return { findings: ["no unit test can run under Node"], notes };
+    }
+    await ensureNodeModules(packagesDir, plan.packages.values());
+    Deno.symlinkSync(
+      relative(npmDir, join(packagesDir, "node_modules")),
+      join(npmDir, "node_modules"),
+    );
+    const result = await runNodeTests(testOutDir, plan.portable);
+    notes.unshift(`${plan.portable.length} test modules: ${result.summary}`);
+    return { findings: result.failures, notes };
+  });
+
+  let tarball: Uint8Array | undefined;
+  await check("pack (npm pack file list)", async () => {
+    const { stdout } = await run("npm", [
+      "pack",
+      "--json",
+      "--pack-destination",
+      join(root, ".out"),
+    ], { cwd: npmDir });
+    const [packed] = JSON.parse(stdout) as { filename: string; files: { path: string }[] }[];
+    Deno.renameSync(join(root, ".out", packed!.filename), tarballPath);
+    tarball = Deno.readFileSync(tarballPath);
+    const files = packed!.files.map((f) => f.path);
+    return {
+      findings: compareSets("packed files", files, [...shipped, ...emit.files]),
+      notes: [
+        `${files.length} files, ${tarball.length} bytes → ${relative(Deno.cwd(), tarballPath)}`,
+      ],
+    };
+  });
+
+  if (tarball) {
+    const bytes = tarball;
+    await check("publint (strict)", async () => ({ findings: await publintFindings(bytes) }));
+    await check("arethetypeswrong (esm-only)", async () => ({
+      findings: await attwFindings(bytes),
+    }));
+    await check(
+      "consumer install + node import smoke test + type check",
+      () => consumerFindings(tarballPath, config.name, names),
+    );
+  }
+
+  await check("jsr (deno publish --dry-run)", () => jsrFindings(root, Object.values(exports)));
+
+  console.log(`tarball: ${tarballPath}`);
+  return finish(started);
+}
+
+function sizeCheck(exports: Readonly<Record<string, string>>): CheckOutcome {
+  const findings: string[] = [];
+  const notes: string[] = [];
+  const sizes = new Map<string, GraphSize>();
+  for (const [subpath, source] of Object.entries(exports)) {
+    const entry = join(esmDir, source.replace(/^\.\//, "").replace(/\.(m|c)?tsx?$/, ".js"));
+    sizes.set(subpath, graphSize(entry, npmDir));
+  }
+  notes.push("entry       modules     bytes   gzip    budget (gzip)");
+  for (const [subpath, size] of sizes) {
+    const budget = GZIP_BUDGETS[subpath];
+    const over = budget !== undefined && size.gzipBytes > budget;
+    notes.push(
+      [
+        subpath.padEnd(10),
+        String(size.modules.length).padStart(8),
+        String(size.bytes).padStart(9),
+        String(size.gzipBytes).padStart(6),
+        budget === undefined ? "" : `   ${budget}${over ? "  WARN over budget" : ""}`,
+      ].join(" "),
+    );
+  }
+  for (const [subpath, size] of sizes) {
+    if (size.gzipBytes > (GZIP_BUDGETS[subpath] ?? Infinity)) {
+      const largest = size.modules
+        .map((module) => ({ module, bytes: Deno.statSync(join(npmDir, module)).size }))
+        .sort((a, b) => b.bytes - a.bytes)
+        .slice(0, 3);
+      notes.push(
+        `${subpath} largest modules: ${largest.map((m) => `${m.module} ${m.bytes}`).join(", ")}`,
+      );
+    }
+    const external = [...size.staticExternal, ...size.dynamicImports.map((s) => `${s} (dynamic)`)];
+    if (external.length > 0) notes.push(`${subpath} imports ${external.join(", ")}`);
+  }
+  for (const subpath of WORKERD_ENTRIES) {
+    const size = sizes.get(subpath);
+    if (!size) continue;
+    for (const module of size.modules) {
+      if (FORBIDDEN_IN_WORKERD.some((dir) => module.startsWith(dir))) {
+        findings.push(`${subpath} reaches ${module} (integration/worker code)`);
+      }
+    }
+    for (const specifier of [...size.staticExternal, ...size.dynamicImports]) {
+      if (specifier.startsWith("node:")) findings.push(`${subpath} imports ${specifier}`);
+    }
+  }
+  return { findings, notes };
+}
+
+async function gitRepository(): Promise<string | undefined> {
+  const { code, stdout } = await run("git", ["remote", "get-url", "origin"], {
+    cwd: root,
+    allowFailure: true,
+  });
+  const url = stdout.trim();
+  if (code !== 0 || url === "") return undefined;
+  const https = url.replace(/^git@([^:]+):/, "https://$1/");
+  return https.startsWith("git+") ? https : `git+${https}`;
+}
+
+function finish(started: number): number {
+  const failed = results.filter((r) => !r.ok);
+  const seconds = ((performance.now() - started) / 1000).toFixed(1);
+  if (failed.length === 0) {
+    console.log(`build:npm: all ${results.length} checks ok in ${seconds} s`);
+    return 0;
+  }
+  console.log(
+    `build:npm: ${failed.length} of ${results.length} checks FAILED in ${seconds} s: ${
+      failed.map((r) => r.name).join(", ")
+    }`,
+  );
+  return 1;
+}
+
+/**
+ * Runs `fn` holding `.out/build-npm.lock`: builds started at the same time in one tree (a test
+ * run and an e2e run, say) would delete each other's `npm/`. A lock whose process is gone is
+ * taken over.
+ */
+async function withBuildLock<T>(fn: () => Promise<T>): Promise<T> {
+  const lock = join(root, ".out", "build-npm.lock");
+  Deno.mkdirSync(join(root, ".out"), { recursive: true });
+  const deadline = Date.now() + 300_000;
+  let announced = false;
+  for (;;) {
+    try {
+      Deno.writeTextFileSync(lock, String(Deno.pid), { createNew: true });
+      break;
+    } catch (error) {
+      if (!(error instanceof Deno.errors.AlreadyExists)) throw error;
+      const holder = Number(readText(lock));
+      if (!processAlive(holder)) {
+        Deno.removeSync(lock);
+        continue;
+      }
+      if (Date.now() > deadline) throw new Error(`Another build:npm (pid ${holder}) holds ${lock}`);
+      if (!announced) console.log(`waiting for another build:npm (pid ${holder}) to finish`);
+      announced = true;
+      await new Promise((resolve) => setTimeout(resolve, 500));
+    }
+  }
+  try {
+    return await fn();
+  } finally {
+    Deno.removeSync(lock);
+  }
+}
+
+function readText(path: string): string {
+  try {
+    return Deno.readTextFileSync(path);
+  } catch {
+    return "";
+  }
+}
+
+/** Whether `pid` runs (Linux `/proc`; elsewhere a lock is trusted until the deadline). */
+function processAlive(pid: number): boolean {
+  if (!Number.isInteger(pid) || pid <= 0) return false;
+  try {
+    Deno.statSync("/proc/self");
+  } catch {
+    return true;
+  }
+  try {
+    Deno.statSync(`/proc/${pid}`);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+if (import.meta.main) {
+  let version: string | undefined;
+  try {
+    if (Deno.args.length > 1) throw new TypeError("Usage: deno task build:npm [version]");
+    version = Deno.args[0] === undefined ? undefined : checkVersion(Deno.args[0]);
+  } catch (error) {
+    console.error(`error: ${(error as Error).message}`);
+    Deno.exit(2);
+  }
+  Deno.exit(await withBuildLock(() => main(version)));
+}

@@ -1,0 +1,85 @@
+/**
+ * Structural Astro types for the `lunora()` integration.
+ *
+ * Declared here, shape only, so that `@lunora/astro` type-checks without `astro` installed.
+ * Astro's own objects are assignable to them: an `AstroIntegrationLike` is accepted wherever
+ * Astro (6 and later) expects an `AstroIntegration`, and the `astro:config:done` hook accepts the
+ * options object Astro passes (its resolved `AstroConfig` and `AstroIntegrationLogger`).
+ *
+ * @module
+ */
+
+/** The part of Astro's `AstroIntegrationLogger` the integration uses. */
+export interface AstroIntegrationLoggerLike {
+  /** Logs an informational message. */
+  info(message: string): void;
+  /** Logs a warning; the integration reports mis-wiring through this. */
+  warn(message: string): void;
+  /** Logs an error. */
+  error(message: string): void;
+}
+
+/** The part of Astro's adapter integration the integration reads: its name. */
+export interface AstroAdapterLike {
+  /** The adapter's package name, `"@astrojs/cloudflare"` for Cloudflare. */
+  readonly name: string;
+}
+
+/** The part of Astro's resolved `AstroConfig` the integration reads. */
+export interface AstroConfigLike {
+  /** The project root, as a `file:` URL (Astro resolves it before `astro:config:done`). */
+  readonly root: URL;
+  /** The build output, `"server"` or `"static"`; Astro defaults it to `"static"`. */
+  readonly output?: string;
+  /** The adapter, when one is set. */
+  readonly adapter?: AstroAdapterLike;
+}
+
+/** What the `astro:config:done` hook receives (the part the integration uses). */
+export interface AstroConfigDoneOptionsLike {
+  /** The resolved Astro config. */
+  readonly config: AstroConfigLike;
+  /**
+   * The integration's logger. Astro always passes one; without it the warnings go to
+   * `console.warn`.
+   */
+  readonly logger?: AstroIntegrationLoggerLike;
+}
+
+/**
+ * The hooks the `lunora()` integration registers.
+ *
+ * A type alias, not an interface, on purpose: Astro types `hooks` with an index signature
+ * (`Partial<Record<string, unknown>>`), which only object type aliases satisfy implicitly.
+ */
+export type LunoraIntegrationHooks = {
+  /**
+   * Checks the project's wiring once the config is resolved and warns, through `logger.warn`,
+   * once per problem found. Never throws and never fails the build.
+   */
+  "astro:config:done": (options: AstroConfigDoneOptionsLike) => Promise<void>;
+};
+
+/**
+ * An Astro integration object, as `lunora()` returns it; assignable to `AstroIntegration`.
+ *
+ * @example Checking the wiring the way Astro does, with a logger of your own
+ * ```ts
+ * import { type AstroIntegrationLike, lunora } from "@lunora/astro";
+ * import assert from "node:assert/strict";
+ *
+ * const integration: AstroIntegrationLike = lunora();
+ * const warnings: string[] = [];
+ * await integration.hooks["astro:config:done"]({
+ *   config: { root: new URL("https://example.test/"), output: "server" },
+ *   logger: { info() {}, warn: (message) => void warnings.push(message), error() {} },
+ * });
+ * assert.equal(warnings.length, 1); // a root that is not a file: URL cannot be checked
+ * ```
+ */
+export interface AstroIntegrationLike {
+  /** The integration's name, `"@lunora/astro"`. */
+  readonly name: string;
+  /** The hooks Astro calls. */
+  readonly hooks: LunoraIntegrationHooks;
+}

@@ -1,14 +1,65 @@
 /**
  * `@lunora/astro/server`: reactive-loader helpers for `.astro` frontmatter and Astro endpoints.
  *
+ * - {@linkcode createServerClient} makes a client for one request. Given `context: Astro`, it
+ *   runs queries as the page's visitor: in process when the worker `withLunora` composed is
+ *   rendering the page (no HTTP round trip), otherwise over HTTP to the page's own origin
+ *   with the visitor's `cookie` and `authorization`.
+ * - {@linkcode preloadQuery} runs a query once and returns a {@linkcode Preloaded} token an
+ *   island hydrates from before going live; {@linkcode serializePreloaded} /
+ *   {@linkcode deserializePreloaded} carry it through the HTML safely.
+ * - {@linkcode getServerSession} resolves the signed-in session with an auth instance.
+ * - {@linkcode query} / {@linkcode mutation} make typed function references without codegen.
+ *
  * Web-standard APIs only: no WebSocket, no browser globals, no `node:` modules, and nothing
  * from the build-time integration, so it is safe inside workerd and during SSR.
  *
  * @example Preloading a query in frontmatter
  * ```ts ignore
- * import { createServerClient, preloadQuery } from "@lunora/astro/server";
+ * // src/pages/channels/[channelId].astro (frontmatter)
+ * import {
+ *   createServerClient,
+ *   preloadQuery,
+ *   query,
+ *   serializePreloaded,
+ * } from "@lunora/astro/server";
+ *
+ * const list = query<{ channelId: string }, { id: string; text: string }[]>("messages:list");
+ * const { channelId = "general" } = Astro.params;
+ * const client = createServerClient({ context: Astro });
+ * const preloaded = await preloadQuery(client, list, { channelId }, { shardKey: channelId });
+ * const embedded = serializePreloaded(preloaded); // for <script type="application/json">
  * ```
  *
  * @module
  */
-export {};
+export {
+  type AstroContextLike,
+  createServerClient,
+  type FetchLike,
+  type QueryOptions,
+  type ServerClient,
+  type ServerClientOptions,
+} from "./src/ssr/server_client.ts";
+export {
+  type Preloaded,
+  preloadedQueryResult,
+  preloadQuery,
+  type PreloadQueryOptions,
+} from "./src/ssr/preload.ts";
+export { deserializePreloaded, serializePreloaded } from "./src/ssr/token.ts";
+export {
+  type AuthLike,
+  getServerSession,
+  type HeadersSource,
+  type ServerSession,
+} from "./src/ssr/session.ts";
+export {
+  type ArgsOf,
+  type FunctionKind,
+  type FunctionReference,
+  mutation,
+  query,
+  type ReturnOf,
+} from "./src/wire/function_reference.ts";
+export { LunoraServerError, type LunoraServerErrorOptions } from "./src/wire/error_envelope.ts";

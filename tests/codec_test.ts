@@ -449,3 +449,40 @@ Deno.test("stringifyWire() and parseWire() are JSON text around the codec", () =
   assert.deepEqual(parseWire('{"n":["$lunora.wire$","bigint","1"]}'), { n: 1n });
   assert.throws(() => parseWire("{"), SyntaxError);
 });
+
+Deno.test("decodeWire() throws only TypeError, RangeError or SyntaxError on arbitrary input (property)", () => {
+  const tagged = fc.tuple(fc.constant(T), fc.string(), fc.array(fc.jsonValue(), { maxLength: 3 }))
+    .map(([tag, name, rest]) => [tag, name, ...rest]);
+  const known = fc.tuple(
+    fc.constant(T),
+    fc.constantFrom(
+      "bigint",
+      "nan",
+      "inf",
+      "-inf",
+      "undefined",
+      "date",
+      "url",
+      "map",
+      "set",
+      "bytes",
+      "error",
+      "arr",
+    ),
+    fc.array(fc.oneof(fc.jsonValue(), fc.string(), fc.integer()), { maxLength: 4 }),
+  ).map(([tag, name, rest]) => [tag, name, ...rest]);
+  const input = fc.oneof(fc.jsonValue(), tagged, known, fc.array(known, { maxLength: 3 }));
+  fc.assert(
+    fc.property(input, (value) => {
+      try {
+        decodeWire(value);
+      } catch (error) {
+        assert.ok(
+          error instanceof TypeError || error instanceof RangeError || error instanceof SyntaxError,
+          `unexpected ${String(error)}`,
+        );
+      }
+    }),
+    { numRuns: 2000 },
+  );
+});

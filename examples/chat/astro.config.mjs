@@ -1,0 +1,10 @@
+// @ts-check
+import cloudflare from "@astrojs/cloudflare";
+import { lunora } from "@lunora/astro";
+import { defineConfig } from "astro/config";
+
+export default defineConfig({
+  output: "server",
+  adapter: cloudflare(),
+  integrations: [lunora()],
+});

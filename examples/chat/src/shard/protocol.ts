@@ -1,0 +1,155 @@
+/**
+ * Lunora's shard protocol, as the worker and the browser speak it.
+ *
+ * RPC: the worker forwards `POST https://shard.internal/rpc` with `{"args","functionPath"}` and
+ * the caller's identity in `x-lunora-userid` / `x-lunora-identity` (base64url JSON claims) and
+ * `x-lunora-system: 1` for admin calls; the shard answers `{"result"}` or
+ * `{"error":{"code","message"}}`.
+ *
+ * WebSocket frames: client `{"type":"subscribe","id","query":{"functionPath","args"}}` and
+ * `{"type":"unsubscribe","id"}`; shard `{"type":"ack","id"}`, `{"type":"data","id","data"}` and
+ * `{"type":"error","id"?,"error":{"code","message"}}`. Text `lunora-ping` gets `lunora-pong`.
+ */
+import { type Identity, ShardError } from "./registry.ts";
+
+/** A client frame after validation. */
+export type ClientFrame =
+  | {
+    type: "subscribe";
+    id: string;
+    functionPath: string;
+    args: Record<string, unknown>;
+  }
+  | { type: "unsubscribe"; id: string };
+
+/** Largest client frame accepted, in characters. */
+const MAX_FRAME = 16_384;
+const SUBSCRIPTION_ID = /^[A-Za-z0-9_-]{1,64}$/;
+const FUNCTION_PATH = /^[A-Za-z0-9_-]+(?:[/.][A-Za-z0-9_-]+)*:[A-Za-z0-9_]+$/;
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+/** A JSON response with the given status. */
+export function json(body: unknown, status = 200): Response {
+  return new Response(JSON.stringify(body), {
+    status,
+    headers: { "content-type": "application/json; charset=utf-8" },
+  });
+}
+
+/** The error envelope for anything thrown while serving a call. */
+export function errorBody(error: unknown): { error: { code: string; message: string } } {
+  if (error instanceof ShardError) {
+    return { error: { code: error.code, message: error.message } };
+  }
+  console.error("[shard] function failed:", error);
+  return { error: { code: "INTERNAL", message: "Internal error" } };
+}
+
+/** The HTTP status for an error envelope. */
+export function errorStatus(error: unknown): number {
+  return error instanceof ShardError ? error.status : 500;
+}
+
+/** Parses an RPC body `{"args","functionPath"}` (args default `{}`). */
+export function parseCall(text: string): { functionPath: string; args: Record<string, unknown> } {
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    throw new ShardError("BAD_REQUEST", "Request body is not valid JSON");
+  }
+  if (!isObject(body) || typeof body.functionPath !== "string") {
+    throw new ShardError("BAD_REQUEST", 'Request body needs a string "functionPath"');
+  }
+  const args = body.args ?? {};
+  if (!isObject(args)) {
+    throw new ShardError("BAD_REQUEST", '"args" must be an object');
+  }
+  return { functionPath: body.functionPath, args };
+}
+
+function base64urlJson(text: string): unknown {
+  const base64 = text.replaceAll("-", "+").replaceAll("_", "/");
+  const bytes = Uint8Array.from(atob(base64), (char) => char.charCodeAt(0));
+  return JSON.parse(new TextDecoder().decode(bytes));
+}
+
+/**
+ * The caller the worker put on the request. Only the worker can reach a Durable Object, and it
+ * always replaces these headers, so the shard can trust them.
+ */
+export function readIdentity(headers: Headers): Identity | null {
+  const userId = headers.get("x-lunora-userid");
+  if (!userId) return null;
+  const encoded = headers.get("x-lunora-identity");
+  let claims: unknown = {};
+  if (encoded) {
+    try {
+      claims = base64urlJson(encoded);
+    } catch {
+      throw new ShardError("BAD_REQUEST", "x-lunora-identity is not base64url JSON");
+    }
+  }
+  return { ...(isObject(claims) ? claims : {}), userId };
+}
+
+/** Validates one client frame; throws `ShardError` with a message safe to send back. */
+export function parseFrame(message: string | ArrayBuffer): ClientFrame {
+  if (typeof message !== "string") {
+    throw new ShardError("BAD_REQUEST", "Frames must be text");
+  }
+  if (message.length > MAX_FRAME) {
+    throw new ShardError("BAD_REQUEST", "Frame is too large");
+  }
+  let frame: unknown;
+  try {
+    frame = JSON.parse(message);
+  } catch {
+    throw new ShardError("BAD_REQUEST", "Frame is not valid JSON");
+  }
+  if (!isObject(frame)) {
+    throw new ShardError("BAD_REQUEST", "Frame must be a JSON object");
+  }
+  const { type, id } = frame;
+  if (typeof id !== "string" || !SUBSCRIPTION_ID.test(id)) {
+    throw new ShardError("BAD_REQUEST", 'Frame needs an "id" of 1-64 letters, digits, _ or -');
+  }
+  if (type === "unsubscribe") return { type, id };
+  if (type !== "subscribe") {
+    throw new ShardError("BAD_REQUEST", "Unknown frame type");
+  }
+  const query = frame.query;
+  if (!isObject(query) || typeof query.functionPath !== "string") {
+    throw new ShardError("BAD_REQUEST", 'Subscribe needs "query.functionPath"');
+  }
+  if (!FUNCTION_PATH.test(query.functionPath)) {
+    throw new ShardError("BAD_REQUEST", '"functionPath" must look like "module:function"');
+  }
+  const args = query.args ?? {};
+  if (!isObject(args)) {
+    throw new ShardError("BAD_REQUEST", '"query.args" must be an object');
+  }
+  return { type, id, functionPath: query.functionPath, args };
+}
+
+/**
+ * A short fingerprint of a result's JSON (53-bit, cyrb53). Kept in the socket attachment so a
+ * subscription is pushed only when its result really changed, even after hibernation.
+ */
+export function fingerprint(text: string): string {
+  let h1 = 0xdeadbeef;
+  let h2 = 0x41c6ce57;
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    h1 = Math.imul(h1 ^ code, 2654435761);
+    h2 = Math.imul(h2 ^ code, 1597334677);
+  }
+  h1 = Math.imul(h1 ^ (h1 >>> 16), 2246822507) ^
+    Math.imul(h2 ^ (h2 >>> 13), 3266489909);
+  h2 = Math.imul(h2 ^ (h2 >>> 16), 2246822507) ^
+    Math.imul(h1 ^ (h1 >>> 13), 3266489909);
+  return (4294967296 * (2097151 & h2) + (h1 >>> 0)).toString(36);
+}

@@ -1,0 +1,186 @@
+/**
+ * Talking to the running example like a browser or an attacker would: RPC, pages, the
+ * preloaded token in the HTML, WebSocket subscriptions, and raw upgrade requests.
+ *
+ * @module
+ */
+import { assert, waitFor } from "./_e2e_harness.ts";
+
+/** A JSON answer from the worker. */
+export interface JsonAnswer {
+  status: number;
+  // deno-lint-ignore no-explicit-any
+  body: any;
+  headers: Headers;
+}
+
+/** Headers of a same-origin browser request carrying `cookie` (when given). */
+export function browserHeaders(origin: string, cookie?: string): Record<string, string> {
+  return { origin, ...(cookie ? { cookie } : {}) };
+}
+
+/** `POST /_lunora/rpc` with a JSON envelope. */
+export async function rpc(
+  origin: string,
+  envelope: Record<string, unknown>,
+  headers: Record<string, string> = {},
+  path = "/_lunora/rpc",
+): Promise<JsonAnswer> {
+  const response = await fetch(`${origin}${path}`, {
+    method: "POST",
+    headers: { "content-type": "application/json", ...headers },
+    body: JSON.stringify(envelope),
+  });
+  const text = await response.text();
+  let body: unknown = text;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    // Not JSON: keep the text for the failure message.
+  }
+  return { status: response.status, body, headers: response.headers };
+}
+
+/** `messages:send` on `channel` as a same-origin browser with `cookie`; returns the new id. */
+export async function send(
+  origin: string,
+  channel: string,
+  text: string,
+  cookie?: string,
+): Promise<number> {
+  const answer = await rpc(origin, {
+    functionPath: "messages:send",
+    args: { channel, body: text },
+    shardKey: channel,
+  }, browserHeaders(origin, cookie));
+  assert(
+    answer.status === 200 && typeof answer.body?.result?.id === "number",
+    `messages:send answered ${answer.status} ${JSON.stringify(answer.body)}`,
+  );
+  return answer.body.result.id;
+}
+
+/** GET a page; returns status and text. */
+export async function page(
+  origin: string,
+  path: string,
+  cookie?: string,
+): Promise<{ status: number; text: string; headers: Headers }> {
+  const response = await fetch(`${origin}${path}`, { headers: cookie ? { cookie } : {} });
+  return { status: response.status, text: await response.text(), headers: response.headers };
+}
+
+/** The preloaded token a channel page embeds in `<script type="application/json">`. */
+export interface Token {
+  __lunoraPreloaded: true;
+  functionPath: string;
+  args: Record<string, unknown>;
+  shardKey?: string;
+  value: {
+    viewer: { userId: string; [claim: string]: unknown } | null;
+    messages: { id: number; author: string; body: string; createdAt: number }[];
+  };
+}
+
+/** Finds and parses the page's preloaded token. */
+export function readToken(html: string): Token {
+  const match = /<script type="application\/json" id="lunora-preloaded">([^<]*)<\/script>/.exec(
+    html,
+  );
+  assert(match, 'the page has no <script type="application/json" id="lunora-preloaded">');
+  return JSON.parse(match[1]!);
+}
+
+/** A WebSocket subscriber that records every frame. */
+export class Subscriber {
+  readonly frames: unknown[] = [];
+  readonly texts: string[] = [];
+  readonly socket: WebSocket;
+  readonly opened: Promise<void>;
+
+  constructor(url: string, headers: Record<string, string>) {
+    // Deno's WebSocket takes request headers (browsers send Origin and cookies themselves).
+    const init = { headers } as unknown as string[];
+    this.socket = new WebSocket(url, init);
+    this.opened = new Promise((resolve, reject) => {
+      this.socket.onopen = () => resolve();
+      this.socket.onerror = (event) =>
+        reject(new Error(`WebSocket error: ${(event as ErrorEvent).message ?? "failed"}`));
+    });
+    this.socket.onmessage = (event) => {
+      const text = String(event.data);
+      this.texts.push(text);
+      try {
+        this.frames.push(JSON.parse(text));
+      } catch {
+        this.frames.push(text);
+      }
+    };
+  }
+
+  /** Sends a subscribe frame for `functionPath(args)` under `id`. */
+  subscribe(id: string, functionPath: string, args: Record<string, unknown>): void {
+    this.socket.send(JSON.stringify({ type: "subscribe", id, query: { functionPath, args } }));
+  }
+
+  /** Waits for the first frame (from index `from`) that `match` accepts. */
+  // deno-lint-ignore no-explicit-any
+  next(match: (frame: any) => boolean, timeoutMs = 10_000, from = 0): Promise<any> {
+    return waitFor(
+      "a matching WebSocket frame",
+      () => {
+        const found = this.frames.slice(from).find(match);
+        return found === undefined ? undefined : found;
+      },
+      timeoutMs,
+      20,
+    );
+  }
+
+  /** Closes the socket and waits until it is closed. */
+  async close(): Promise<void> {
+    if (this.socket.readyState === WebSocket.CLOSED) return;
+    const closed = new Promise((resolve) => this.socket.addEventListener("close", resolve));
+    this.socket.close();
+    await closed;
+  }
+}
+
+/** The WebSocket URL of a channel. */
+export function wsUrl(origin: string, channel: string): string {
+  return `${origin.replace(/^http/, "ws")}/_lunora/ws?shard=${encodeURIComponent(channel)}`;
+}
+
+/**
+ * Sends a WebSocket upgrade request over a raw TCP connection and returns the status code the
+ * server answers, so a refused upgrade's status (which `WebSocket` hides) can be seen.
+ */
+export async function rawUpgradeStatus(
+  port: number,
+  path: string,
+  headers: Record<string, string>,
+): Promise<number> {
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+  try {
+    const lines = [
+      `GET ${path} HTTP/1.1`,
+      `Host: 127.0.0.1:${port}`,
+      "Upgrade: websocket",
+      "Connection: Upgrade",
+      "Sec-WebSocket-Version: 13",
+      `Sec-WebSocket-Key: ${
+        btoa(String.fromCharCode(...crypto.getRandomValues(new Uint8Array(16))))
+      }`,
+      ...Object.entries(headers).map(([name, value]) => `${name}: ${value}`),
+    ];
+    await conn.write(new TextEncoder().encode(`${lines.join("\r\n")}\r\n\r\n`));
+    const buffer = new Uint8Array(4096);
+    const read = await conn.read(buffer);
+    const head = new TextDecoder().decode(buffer.subarray(0, read ?? 0));
+    const status = /^HTTP\/1\.1 (\d{3})/.exec(head)?.[1];
+    assert(status, `no HTTP status line in ${JSON.stringify(head.slice(0, 80))}`);
+    return Number(status);
+  } finally {
+    conn.close();
+  }
+}

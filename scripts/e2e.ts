@@ -1,0 +1,211 @@
+/**
+ * `deno task e2e`: the example app, end to end, on workerd and in Chromium.
+ *
+ * 1. Node 22 from npm, Debian's Chromium (apt-get when missing), the npm build of this package
+ *    (`deno task build:npm`, which packs `.out/lunora-astro.tgz`; reused when newer than every
+ *    source).
+ * 2. `examples/chat` (Astro 7 + @astrojs/cloudflare 14): install its lock plus the tarball,
+ *    `astro build`, `wrangler dev` on a free loopback port, then checks over HTTP and WebSocket,
+ *    a load run, the browser, and a restart on the same persisted state.
+ * 3. `examples/chat-astro6` (Astro 6 + @astrojs/cloudflare 13, same sources): build, start, SSR
+ *    page + RPC + in-process preload.
+ *
+ * Every process it starts is stopped by process group. Logs, state and the screenshot go to
+ * `.out/e2e/`. Ends with a plain `N passed, M failed` line; exits non-zero on any failure.
+ *
+ * @module
+ */
+import { join } from "node:path";
+import {
+  assertInstalledTarball,
+  buildApp,
+  installApp,
+  nodeEnv,
+  OUT,
+  ROOT,
+  type Server,
+  startApp,
+  TARBALL,
+  tarballIsFresh,
+  typeCheckApp,
+} from "./_e2e_app.ts";
+import { checkBrowser, ensureChromium } from "./_e2e_browser.ts";
+import {
+  type CheckContext,
+  checkEdges,
+  checkInProcess,
+  checkLoad,
+  checkPersisted,
+  checkPush,
+  checkSsr,
+} from "./_e2e_checks.ts";
+import { freePort, Report, run, StepFailed } from "./_e2e_harness.ts";
+
+const CHAT = join(ROOT, "examples", "chat");
+const CHAT_ASTRO6 = join(ROOT, "examples", "chat-astro6");
+/** What chat-astro6 shares with chat (copied in; its own package.json and lock stay). */
+const SHARED = ["src", "astro.config.mjs", "wrangler.jsonc", "tsconfig.json"];
+
+const report = new Report();
+const running = new Set<Server>();
+const adminToken = crypto.randomUUID();
+
+async function stopAll(): Promise<void> {
+  for (const server of running) await server.process.stop();
+  running.clear();
+}
+
+Deno.addSignalListener("SIGINT", async () => {
+  await stopAll();
+  Deno.exit(130);
+});
+
+async function start(
+  appDir: string,
+  env: Record<string, string>,
+  persistTo: string,
+  logName: string,
+): Promise<Server> {
+  const server = await startApp(appDir, env, {
+    port: freePort(),
+    persistTo,
+    adminToken,
+    logPath: join(OUT, logName),
+  });
+  running.add(server);
+  console.log(`wrangler dev (pid ${server.process.pid}) ready at ${server.origin}`);
+  return server;
+}
+
+async function stop(server: Server): Promise<void> {
+  await server.process.stop();
+  running.delete(server);
+}
+
+async function buildPackage(): Promise<string> {
+  if (tarballIsFresh()) return "reused .out/lunora-astro.tgz (newer than every source)";
+  const started = Date.now();
+  try {
+    await run([Deno.execPath(), "task", "build:npm"], { cwd: ROOT });
+    return "built";
+  } catch (error) {
+    let packed = 0;
+    try {
+      packed = Deno.statSync(TARBALL).mtime?.getTime() ?? 0;
+    } catch {
+      // No tarball at all.
+    }
+    if (packed < started) throw error;
+    // The tarball is fresh although a check failed: record the failure, test the package.
+    await report.check("deno task build:npm passes its own checks", () => {
+      throw error;
+    });
+    return "built (with failed checks)";
+  }
+}
+
+/** Installs and builds one app, checking what was installed and what `lunora()` said. */
+async function prepare(
+  name: string,
+  appDir: string,
+  env: Record<string, string>,
+): Promise<void> {
+  await report.step(`${name}: npm install (lock + tarball)`, () => installApp(appDir, env));
+  await report.check(
+    `${name}: the installed @lunora/astro is the packed tarball`,
+    () => assertInstalledTarball(appDir),
+  );
+  await report.check(
+    `${name}: the app type-checks against the packed .d.ts`,
+    () => typeCheckApp(appDir),
+  );
+  const logged = await report.step(`${name}: astro build`, () => buildApp(appDir, env));
+  await report.check(`${name}: lunora() has no warning for the correctly wired app`, () => {
+    if (logged.length > 0) throw new Error(logged.join("\n"));
+  });
+}
+
+async function syncShared(): Promise<void> {
+  for (const name of SHARED) {
+    await Deno.remove(join(CHAT_ASTRO6, name), { recursive: true }).catch(() => {});
+    await run(["cp", "-R", join(CHAT, name), join(CHAT_ASTRO6, name)]);
+  }
+}
+
+/** Runs in one tree share `.out/e2e/`, the example's `node_modules` and `dist/`: one at a time. */
+async function lockTree(): Promise<Deno.FsFile> {
+  Deno.mkdirSync(join(ROOT, ".out"), { recursive: true });
+  const file = await Deno.open(join(ROOT, ".out", "e2e.lock"), { create: true, write: true });
+  const started = performance.now();
+  await file.lock(true); // released when this process exits
+  const waited = (performance.now() - started) / 1000;
+  if (waited > 1) console.log(`waited ${waited.toFixed(0)} s for another e2e run in this tree`);
+  return file;
+}
+
+async function main(): Promise<void> {
+  await lockTree();
+  await Deno.remove(OUT, { recursive: true }).catch(() => {});
+  Deno.mkdirSync(OUT, { recursive: true });
+
+  const chromium = await report.step("chromium (apt-get when missing)", ensureChromium)
+    .then(() => true, () => false);
+  const env = await report.step("Node 22 from npm (scripts/ensure_node22.sh)", nodeEnv);
+  console.log(await report.step("npm package (deno task build:npm)", buildPackage));
+
+  // Astro 7 + @astrojs/cloudflare 14: the full run.
+  await prepare("chat", CHAT, env);
+  const state = join(OUT, "state-chat");
+  let server = await report.step(
+    "chat: wrangler dev start",
+    () => start(CHAT, env, state, "wrangler-chat-1.log"),
+  );
+  const ctx: CheckContext = { report, server, adminToken, channel: "e2e", label: "chat" };
+  await checkSsr(ctx);
+  await checkInProcess(ctx);
+  await checkPush(ctx);
+  await checkEdges(ctx);
+  await report.step("chat: load", () => checkLoad(ctx));
+  if (chromium) await report.step("chat: browser", () => checkBrowser(ctx, OUT));
+  await report.step("chat: stop wrangler dev", () => stop(server));
+  server = await report.step(
+    "chat: wrangler dev restart",
+    () => start(CHAT, env, state, "wrangler-chat-2.log"),
+  );
+  await checkPersisted({ ...ctx, server });
+  await stop(server);
+
+  // Astro 6 + @astrojs/cloudflare 13: the same sources, its own lock; a build-and-smoke run.
+  await report.step("chat-astro6: copy the shared sources", syncShared);
+  await prepare("chat-astro6", CHAT_ASTRO6, env);
+  const server6 = await report.step(
+    "chat-astro6: wrangler dev start",
+    () => start(CHAT_ASTRO6, env, join(OUT, "state-astro6"), "wrangler-astro6.log"),
+  );
+  const ctx6: CheckContext = {
+    report,
+    server: server6,
+    adminToken,
+    channel: "astro6",
+    label: "chat-astro6",
+  };
+  await checkSsr(ctx6);
+  await checkInProcess(ctx6);
+  await stop(server6);
+}
+
+let failed: number;
+try {
+  await main();
+} catch (error) {
+  // A failed step is already recorded; anything else is recorded here.
+  if (!(error instanceof StepFailed)) {
+    await report.check("e2e run", () => {
+      throw error;
+    });
+  }
+} finally {
+  await stopAll();
+  failed = report.summary();
+}
+Deno.exit(failed! > 0 ? 1 : 0);

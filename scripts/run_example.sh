@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# The README's one command to run the example chat locally on workerd:
+#
+#   bash scripts/run_example.sh            # examples/chat (Astro 7 + @astrojs/cloudflare 14)
+#   bash scripts/run_example.sh --astro6   # the same app on Astro 6 + @astrojs/cloudflare 13
+#
+# Installs what it needs (Deno and Node 22 from npm into .tools/), builds and packs this package
+# (deno task build:npm -> .out/lunora-astro.tgz, skipped while newer than every source), installs
+# the app's locked dependencies plus that tarball, runs `astro build`, then serves it with
+# `wrangler dev` on http://127.0.0.1:${PORT:-8787}. Offline apart from npm. Ctrl-C stops it.
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+port="${PORT:-8787}"
+app="examples/chat"
+if [ "${1:-}" = "--astro6" ]; then
+  app="examples/chat-astro6"
+  # chat-astro6 has its own package.json and lock; the sources are chat's.
+  for shared in src astro.config.mjs wrangler.jsonc tsconfig.json; do
+    rm -rf "${app:?}/$shared"
+    cp -R "examples/chat/$shared" "$app/$shared"
+  done
+elif [ $# -gt 0 ]; then
+  echo "usage: bash scripts/run_example.sh [--astro6]" >&2
+  exit 2
+fi
+
+export CLOUDFLARE_CF_FETCH_ENABLED=false WRANGLER_SEND_METRICS=false ASTRO_TELEMETRY_DISABLED=1
+deno_bin="$(bash scripts/ensure_deno.sh)"
+node_bin="$(bash scripts/ensure_node22.sh)"
+export PATH="$node_bin:$(dirname "$deno_bin"):$PATH"
+
+tarball=".out/lunora-astro.tgz"
+sources=(mod.ts server.ts deno.json src README.md LICENSE scripts/build_npm.ts scripts/_npm_*.ts)
+if [ -f "$tarball" ] && [ -z "$(find "${sources[@]}" -newer "$tarball" -print -quit 2>/dev/null)" ]; then
+  echo "==> $tarball is newer than every source: not rebuilding"
+else
+  echo "==> Building and packing the npm package (deno task build:npm)"
+  mkdir -p .out
+  marker="$(mktemp .out/.build-started.XXXXXX)"
+  if ! deno task build:npm; then
+    if [ -f "$tarball" ] && [ "$tarball" -nt "$marker" ]; then
+      echo "==> WARNING: build:npm reported failed checks; running the example with its fresh tarball" >&2
+    else
+      rm -f "$marker"
+      echo "==> build:npm failed and wrote no tarball" >&2
+      exit 1
+    fi
+  fi
+  rm -f "$marker"
+fi
+
+cd "$app"
+echo "==> Installing $app (package-lock.json + $tarball)"
+# --no-save keeps the committed lock as it is; removing the old copy makes npm unpack the tarball.
+rm -rf node_modules/@lunora
+npm install --no-save --no-audit --no-fund --loglevel=error
+echo "==> astro build"
+node_modules/.bin/astro build
+echo
+echo "==> Open http://127.0.0.1:$port/channels/general (Ctrl-C stops the server)"
+echo
+exec node_modules/.bin/wrangler dev --local --ip 127.0.0.1 --port "$port" \
+  --show-interactive-dev-session=false

@@ -297,7 +297,8 @@ async function gitRepository(): Promise<string | undefined> {
     allowFailure: true,
   });
   const url = stdout.trim();
-  if (code !== 0 || url === "") return undefined;
+  // Only a hosted remote names the repository; a clone of a local path (as CI makes) does not.
+  if (code !== 0 || !/^(?:https:\/\/|git@[^:]+:)/.test(url)) return undefined;
   const https = url.replace(/^git@([^:]+):/, "https://$1/");
   return https.startsWith("git+") ? https : `git+${https}`;
 }

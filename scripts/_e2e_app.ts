@@ -131,7 +131,8 @@ export async function assertInstalledTarball(appDir: string): Promise<string> {
  * the packed `.d.ts` of `@lunora/astro` and the adapter's own types.
  */
 export async function typeCheckApp(appDir: string): Promise<string> {
-  const files = ["src/worker.ts", "src/client/chat.ts"];
+  // session_types.ts: getServerSession keeps better-auth's own user/session types.
+  const files = ["src/worker.ts", "src/client/chat.ts", "src/auth/session_types.ts"];
   await run([Deno.execPath(), "check", "--quiet", ...files], { cwd: appDir });
   return `deno check ${files.join(" ")}`;
 }
@@ -158,14 +159,52 @@ export interface StartOptions {
   persistTo: string;
   adminToken: string;
   logPath: string;
+  /**
+   * better-auth's `BETTER_AUTH_SECRET`. Default: one random secret per test process, so
+   * sessions made before a restart stay valid after it.
+   */
+  authSecret?: string;
+  /** More `--var NAME:value` bindings (e.g. `LUNORA_API_URL`). */
+  vars?: Record<string, string>;
 }
 
-/** Starts `wrangler dev` on workerd and waits until `/_lunora/status` answers. */
+/** The default `BETTER_AUTH_SECRET` of every server this process starts. */
+const AUTH_SECRET = `${crypto.randomUUID()}${crypto.randomUUID()}`.replaceAll("-", "");
+
+/**
+ * Applies the app's D1 migrations (better-auth's schema) to the local database under
+ * `persistTo`, as `wrangler d1 migrations apply AUTH_DB --local` would before `wrangler dev`.
+ * Already applied migrations are skipped, so this is safe before every start.
+ */
+export async function applyAuthMigrations(
+  appDir: string,
+  env: Record<string, string>,
+  persistTo: string,
+): Promise<string> {
+  const output = await run([
+    join(appDir, "node_modules", ".bin", "wrangler"),
+    "d1",
+    "migrations",
+    "apply",
+    "AUTH_DB",
+    "--local",
+    "--persist-to",
+    persistTo,
+  ], { cwd: appDir, env });
+  return /No migrations to apply/.test(output) ? "up to date" : "applied";
+}
+
+/**
+ * Applies the auth migrations, starts `wrangler dev` on workerd and waits until
+ * `/_lunora/status` answers.
+ */
 export async function startApp(
   appDir: string,
   env: Record<string, string>,
   options: StartOptions,
 ): Promise<Server> {
+  await applyAuthMigrations(appDir, env, options.persistTo);
+  const vars = { BETTER_AUTH_SECRET: options.authSecret ?? AUTH_SECRET, ...options.vars };
   const cmd = [
     join(appDir, "node_modules", ".bin", "wrangler"),
     "dev",
@@ -179,6 +218,7 @@ export async function startApp(
     options.persistTo,
     "--var",
     `LUNORA_ADMIN_TOKEN:${options.adminToken}`,
+    ...Object.entries(vars).flatMap(([name, value]) => ["--var", `${name}:${value}`]),
   ];
   const process = new GroupProcess(cmd, options.logPath, { cwd: appDir, env });
   const origin = `http://127.0.0.1:${options.port}`;
@@ -205,4 +245,52 @@ export async function startApp(
     );
   }
   return { origin, port: options.port, process };
+}
+
+/**
+ * Takes the exclusive lock that serializes runs in one tree (`.out/e2e.lock`): e2e and soak
+ * share the example's `node_modules` and `dist/`. Held until the process exits.
+ */
+export async function lockTree(): Promise<Deno.FsFile> {
+  Deno.mkdirSync(join(ROOT, ".out"), { recursive: true });
+  const file = await Deno.open(join(ROOT, ".out", "e2e.lock"), { create: true, write: true });
+  const started = performance.now();
+  await file.lock(true);
+  const waited = (performance.now() - started) / 1000;
+  if (waited > 1) console.log(`waited ${waited.toFixed(0)} s for another run in this tree`);
+  return file;
+}
+
+/**
+ * The servers a script started, so each is stopped by process group however the script ends
+ * (Ctrl-C included).
+ */
+export class ServerSet {
+  readonly #running = new Set<Server>();
+
+  constructor() {
+    Deno.addSignalListener("SIGINT", async () => {
+      await this.stopAll();
+      Deno.exit(130);
+    });
+  }
+
+  /** {@linkcode startApp}, remembered until stopped. */
+  async start(appDir: string, env: Record<string, string>, options: StartOptions): Promise<Server> {
+    const server = await startApp(appDir, env, options);
+    this.#running.add(server);
+    console.log(`wrangler dev (pid ${server.process.pid}) ready at ${server.origin}`);
+    return server;
+  }
+
+  /** Stops one server and its process group. */
+  async stop(server: Server): Promise<void> {
+    await server.process.stop();
+    this.#running.delete(server);
+  }
+
+  /** Stops every server still running. */
+  async stopAll(): Promise<void> {
+    for (const server of this.#running) await this.stop(server);
+  }
 }

@@ -8,7 +8,7 @@ import { chromium } from "playwright-core";
 import { join } from "node:path";
 import { check, SEEDED } from "./_e2e_checks.ts";
 import type { CheckContext } from "./_e2e_checks.ts";
-import { assert, run } from "./_e2e_harness.ts";
+import { assert, run, waitFor } from "./_e2e_harness.ts";
 
 /** Where Debian's `chromium` package puts the browser. */
 export const CHROMIUM = "/usr/bin/chromium";
@@ -42,9 +42,16 @@ const FLAGS = [
 
 /**
  * Opens a channel page: the server-rendered messages are there with JavaScript off; with it on,
- * a message sent from a second page (another user) appears in the first without a reload.
+ * a second page signs up through the page's form (better-auth), its server render and its live
+ * socket run as that user, and its message appears in the first page without a reload. With
+ * `apiOrigin`, the signed-in page's `/cross-origin/` twin goes live against the API origin as
+ * the same user.
  */
-export async function checkBrowser(ctx: CheckContext, outDir: string): Promise<void> {
+export async function checkBrowser(
+  ctx: CheckContext,
+  outDir: string,
+  apiOrigin?: string,
+): Promise<void> {
   const { server, channel } = ctx;
   const url = `${server.origin}/channels/${channel}`;
   const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: FLAGS });
@@ -74,8 +81,6 @@ export async function checkBrowser(ctx: CheckContext, outDir: string): Promise<v
       const writer = await browser.newContext();
       const errors: string[] = [];
       try {
-        const url0 = new URL(url);
-        await writer.addCookies([{ name: "demo_user", value: "erin", url: url0.origin }]);
         const first = await reader.newPage();
         first.on("pageerror", (error) => errors.push(String(error)));
         await first.goto(url);
@@ -86,7 +91,26 @@ export async function checkBrowser(ctx: CheckContext, outDir: string): Promise<v
         const second = await writer.newPage();
         second.on("pageerror", (error) => errors.push(String(error)));
         await second.goto(url);
+        // Sign up through the page's own form; it reloads signed in.
+        await second.fill("#sign-up input[name=name]", "erin");
+        await second.fill("#sign-up input[name=email]", `erin-${crypto.randomUUID()}@e2e.test`);
+        await second.fill("#sign-up input[name=password]", `pw-${crypto.randomUUID()}`);
+        await Promise.all([
+          second.waitForEvent("load", { timeout: 15_000 }),
+          second.click("#sign-up button"),
+        ]);
+        await second.locator("#sign-out").waitFor({ timeout: 15_000 });
         await second.locator('body[data-live="true"]').waitFor({ timeout: 15_000 });
+        const viewer = second.locator("#viewer");
+        const erin = await viewer.getAttribute("data-user-id");
+        assert(erin, "the signed-up page does not show a user id");
+        await waitFor(
+          "the socket's first data frame",
+          async () => (await viewer.getAttribute("data-live-user-id")) ?? undefined,
+          10_000,
+        );
+        const live = await viewer.getAttribute("data-live-user-id");
+        assert(live === erin, `SSR ran as ${erin}, the socket as ${live || "anonymous"}`);
         const text = `from the browser ${crypto.randomUUID().slice(0, 8)}`;
         const started = performance.now();
         await second.fill("#send input[name=body]", text);
@@ -95,7 +119,8 @@ export async function checkBrowser(ctx: CheckContext, outDir: string): Promise<v
         const item = first.locator("#messages li", { hasText: text });
         await item.waitFor({ timeout: 10_000 });
         const ms = performance.now() - started;
-        assert((await item.locator(".author").textContent()) === "erin", "wrong author shown");
+        const author = await item.locator(".author").textContent();
+        assert(author === erin, `author shown ${author}, erin is ${erin}`);
         const marker = await first.evaluate(() =>
           (globalThis as Record<string, unknown>).__e2eMarker
         );
@@ -104,7 +129,27 @@ export async function checkBrowser(ctx: CheckContext, outDir: string): Promise<v
         assert(pwned === undefined, "the seeded message's script ran");
         assert(errors.length === 0, `page errors: ${errors.join("; ")}`);
         await first.screenshot({ path: join(outDir, "chat.png"), fullPage: true });
-        return `appeared in ${ms.toFixed(0)} ms without a reload; screenshot .out/e2e/chat.png`;
+        let crossOrigin = "";
+        if (apiOrigin) {
+          // The same signed-in browser on /cross-origin/: preloaded through the API origin with
+          // a bearer token, live over the API origin's socket with the browser's cookie.
+          await second.goto(`${server.origin}/cross-origin/${channel}`);
+          await second.locator('body[data-live="true"]').waitFor({ timeout: 15_000 });
+          const shown = await viewer.getAttribute("data-user-id");
+          const liveThere = await waitFor(
+            "the cross-origin socket's first data frame",
+            async () => (await viewer.getAttribute("data-live-user-id")) || undefined,
+            10_000,
+          );
+          assert(
+            shown === erin && liveThere === erin,
+            `cross-origin page: SSR ${shown}, socket ${liveThere}, erin ${erin}`,
+          );
+          crossOrigin = `; /cross-origin/ (API ${apiOrigin}): SSR ${shown}, socket ${liveThere}`;
+        }
+        assert(errors.length === 0, `page errors: ${errors.join("; ")}`);
+        return `erin signed up in the page as ${erin}: SSR ${erin}, socket ${live}${crossOrigin}; ` +
+          `message appeared in ${ms.toFixed(0)} ms without a reload; screenshot .out/e2e/chat.png`;
       } finally {
         await reader.close();
         await writer.close();

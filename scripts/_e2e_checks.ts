@@ -11,7 +11,9 @@ import {
   readToken,
   rpc,
   send,
+  signUp,
   Subscriber,
+  type User,
   wsUrl,
 } from "./_e2e_client.ts";
 import { assert, type Report, waitFor } from "./_e2e_harness.ts";
@@ -25,6 +27,33 @@ export interface CheckContext {
   channel: string;
   /** Prefix of every check name, e.g. `"chat"`. */
   label: string;
+}
+
+/** Users signed up through better-auth for the checks, by role. */
+export interface Users {
+  /** Writes the seeded message. */
+  alice: User;
+  /** Loads pages signed in. */
+  bob: User;
+  /** Subscribes over WebSocket. */
+  carol: User;
+  /** Sends the pushed message. */
+  dave: User;
+}
+
+/** What the checks with signed-in users share. */
+export interface UsersContext extends CheckContext {
+  users: Users;
+}
+
+/** Signs up the checks' users on the running app. */
+export async function signUpUsers(origin: string): Promise<Users> {
+  return {
+    alice: await signUp(origin, "alice"),
+    bob: await signUp(origin, "bob"),
+    carol: await signUp(origin, "carol"),
+    dave: await signUp(origin, "dave"),
+  };
 }
 
 /** Runs a check named `<label>: <name>`. */
@@ -62,10 +91,10 @@ function countLogged(ctx: CheckContext, line: RegExp): number {
 const RPC_LOG_LINE = /POST \/_lunora\/rpc\b/;
 
 /** Seeds the channel and checks the server-rendered page and its preloaded token. */
-export async function checkSsr(ctx: CheckContext): Promise<void> {
-  const { server, channel } = ctx;
+export async function checkSsr(ctx: UsersContext): Promise<void> {
+  const { server, channel, users } = ctx;
   await check(ctx, "an RPC mutation from a same-origin browser is stored", async () => {
-    const id = await send(server.origin, channel, SEEDED, "demo_user=alice");
+    const id = await send(server.origin, channel, SEEDED, users.alice.cookie);
     return `messages:send -> id ${id}`;
   });
   await check(ctx, "the SSR page contains the preloaded messages, escaped", async () => {
@@ -80,7 +109,10 @@ export async function checkSsr(ctx: CheckContext): Promise<void> {
     assert(token.shardKey === channel, `token shardKey ${token.shardKey}`);
     const message = token.value.messages.find((m) => m.body === SEEDED);
     assert(message, "the token's value lacks the seeded message");
-    assert(message.author === "alice", `the message's author is ${message.author}, not alice`);
+    assert(
+      message.author === users.alice.id,
+      `the message's author is ${message.author}, not alice (${users.alice.id})`,
+    );
   });
 }
 
@@ -89,8 +121,8 @@ export async function checkSsr(ctx: CheckContext): Promise<void> {
  * (counted by the worker itself, and in wrangler's request log), while one real HTTP RPC is
  * counted both ways; and the page request's cookie reaches the shard as that identity.
  */
-export async function checkInProcess(ctx: CheckContext): Promise<void> {
-  const { server, channel } = ctx;
+export async function checkInProcess(ctx: UsersContext): Promise<void> {
+  const { server, channel, users } = ctx;
   await check(ctx, "a page preload makes no HTTP request to /_lunora/rpc", async () => {
     const before = await stats(ctx);
     const loggedBefore = countLogged(ctx, RPC_LOG_LINE);
@@ -111,7 +143,7 @@ export async function checkInProcess(ctx: CheckContext): Promise<void> {
       return n > loggedBefore ? n : undefined;
     }, 5000);
     for (let i = 0; i < 3; i++) {
-      const { status, text } = await page(server.origin, `/channels/${channel}`, "demo_user=bob");
+      const { status, text } = await page(server.origin, `/channels/${channel}`, users.bob.cookie);
       assert(status === 200 && text.includes("lunora-preloaded"), `page load ${i} failed`);
     }
     const after = await stats(ctx);
@@ -129,32 +161,29 @@ export async function checkInProcess(ctx: CheckContext): Promise<void> {
   });
   await check(ctx, "a signed-in cookie on the page request reaches the shard", async () => {
     const signedIn = readToken(
-      (await page(server.origin, `/channels/${channel}`, "demo_user=bob")).text,
+      (await page(server.origin, `/channels/${channel}`, users.bob.cookie)).text,
     );
     assert(
-      signedIn.value.viewer?.userId === "bob",
-      `viewer ${JSON.stringify(signedIn.value.viewer)}`,
+      signedIn.value.viewer?.userId === users.bob.id,
+      `viewer ${JSON.stringify(signedIn.value.viewer)}, bob is ${users.bob.id}`,
     );
-    assert(
-      signedIn.value.viewer?.via === "demo-cookie",
-      "the x-lunora-identity claims are missing",
-    );
+    assert(signedIn.value.viewer?.name === "bob", "the x-lunora-identity claims are missing");
     const anonymous = readToken((await page(server.origin, `/channels/${channel}`)).text);
     assert(
       anonymous.value.viewer === null,
       `anonymous viewer ${JSON.stringify(anonymous.value.viewer)}`,
     );
-    return "x-lunora-userid bob + claims for the cookie, anonymous without";
+    return `x-lunora-userid ${users.bob.id} + name claim for bob's session, anonymous without`;
   });
 }
 
 /** An RPC mutation is pushed to a subscribed socket; pings are answered. */
-export async function checkPush(ctx: CheckContext): Promise<void> {
-  const { server, channel } = ctx;
+export async function checkPush(ctx: UsersContext): Promise<void> {
+  const { server, channel, users } = ctx;
   await check(ctx, "an RPC mutation is pushed to a subscribed WebSocket", async () => {
     const subscriber = new Subscriber(
       wsUrl(server.origin, channel),
-      browserHeaders(server.origin, "demo_user=carol"),
+      browserHeaders(server.origin, users.carol.cookie),
     );
     try {
       await subscriber.opened;
@@ -162,13 +191,13 @@ export async function checkPush(ctx: CheckContext): Promise<void> {
       await subscriber.next((f) => f.type === "ack" && f.id === "sub_1");
       const initial = await subscriber.next((f) => f.type === "data" && f.id === "sub_1");
       assert(
-        initial.data.viewer?.userId === "carol",
+        initial.data.viewer?.userId === users.carol.id,
         "the socket's identity did not reach the shard",
       );
       const mark = subscriber.frames.length;
       const text = `pushed ${crypto.randomUUID()}`;
       const started = performance.now();
-      await send(server.origin, channel, text, "demo_user=dave");
+      await send(server.origin, channel, text, users.dave.cookie);
       const pushed = await subscriber.next(
         (f) => f.type === "data" && f.data.messages.some((m: { body: string }) => m.body === text),
         10_000,
@@ -177,7 +206,7 @@ export async function checkPush(ctx: CheckContext): Promise<void> {
       const ms = performance.now() - started;
       const last = pushed.data.messages.at(-1);
       assert(
-        last.body === text && last.author === "dave",
+        last.body === text && last.author === users.dave.id,
         `last message ${JSON.stringify(last)}`,
       );
       subscriber.socket.send("lunora-ping");
@@ -194,8 +223,8 @@ export async function checkPush(ctx: CheckContext): Promise<void> {
 }
 
 /** Unknown reserved paths, containment of a throwing page, CSRF and admin gates. */
-export async function checkEdges(ctx: CheckContext): Promise<void> {
-  const { server, channel } = ctx;
+export async function checkEdges(ctx: UsersContext): Promise<void> {
+  const { server, channel, users } = ctx;
   await check(ctx, "unknown /_lunora/* paths are 404", async () => {
     const paths = ["/_lunora/nope", "/_lunora/rpc/", "/_LUNORA/rpc", "/%5Flunora/rpc", "/_lunora"];
     for (const path of paths) {
@@ -223,12 +252,12 @@ export async function checkEdges(ctx: CheckContext): Promise<void> {
     const path = `/_lunora/ws?shard=${channel}`;
     const evil = await rawUpgradeStatus(server.port, path, {
       Origin: "https://evil.test",
-      Cookie: "demo_user=alice",
+      Cookie: users.alice.cookie,
     });
     assert(evil === 403, `cross-site upgrade answered ${evil}`);
     const same = await rawUpgradeStatus(server.port, path, {
       Origin: server.origin,
-      Cookie: "demo_user=alice",
+      Cookie: users.alice.cookie,
     });
     assert(same === 101, `same-origin upgrade answered ${same}`);
     return "cross-site 403, same-origin 101";
@@ -238,7 +267,7 @@ export async function checkEdges(ctx: CheckContext): Promise<void> {
       functionPath: "messages:send",
       args: { channel, body: "csrf" },
       shardKey: channel,
-    }, { origin: "https://evil.test", cookie: "demo_user=alice" });
+    }, { origin: "https://evil.test", cookie: users.alice.cookie });
     assert(answer.status === 403, `answered ${answer.status}`);
     assert(answer.body?.error?.code === "FORBIDDEN_ORIGIN", JSON.stringify(answer.body));
   });
@@ -332,12 +361,23 @@ export async function checkLoad(ctx: CheckContext): Promise<void> {
 }
 
 /** After a restart on the same persist directory the data written before is still there. */
-export async function checkPersisted(ctx: CheckContext): Promise<void> {
+export async function checkPersisted(ctx: UsersContext): Promise<void> {
   await check(ctx, "data survives a server restart (same persist dir)", async () => {
     const { status, text } = await page(ctx.server.origin, `/channels/${ctx.channel}`);
     assert(status === 200, `page answered ${status}`);
     const token = readToken(text);
     assert(token.value.messages.some((m) => m.body === SEEDED), "the seeded message is gone");
     return `${token.value.messages.length} messages after restart`;
+  });
+  await check(ctx, "a session made before the restart is still signed in (D1)", async () => {
+    const { alice } = ctx.users;
+    const token = readToken(
+      (await page(ctx.server.origin, `/channels/${ctx.channel}`, alice.cookie)).text,
+    );
+    assert(
+      token.value.viewer?.userId === alice.id,
+      `viewer ${JSON.stringify(token.value.viewer)}, alice is ${alice.id}`,
+    );
+    return `alice (${alice.id}) still signed in`;
   });
 }

@@ -19,7 +19,7 @@ export function browserHeaders(origin: string, cookie?: string): Record<string, 
   return { origin, ...(cookie ? { cookie } : {}) };
 }
 
-/** `POST /_lunora/rpc` with a JSON envelope. */
+/** `POST /_lunora/rpc` (or another `path`) with a JSON body. */
 export async function rpc(
   origin: string,
   envelope: Record<string, unknown>,
@@ -183,4 +183,56 @@ export async function rawUpgradeStatus(
   } finally {
     conn.close();
   }
+}
+
+/** A user signed up through better-auth at `/api/auth/sign-up/email`. */
+export interface User {
+  /** better-auth's user id: what the shard sees as `x-lunora-userid`. */
+  id: string;
+  name: string;
+  email: string;
+  /** `better-auth.session_token=<signed token>`, as the browser would send it. */
+  cookie: string;
+  /** The raw session token (`session.token`), for `Authorization: Bearer`. */
+  token: string;
+  password: string;
+}
+
+/** The `name=value` of the session cookie among a response's `Set-Cookie` headers. */
+export function sessionCookie(headers: Headers): string {
+  const cookie = headers.getSetCookie()
+    .map((line) => line.split(";")[0]!.trim())
+    .find((pair) => /^(?:__Secure-)?better-auth\.session_token=./.test(pair));
+  assert(cookie, `no session cookie in ${JSON.stringify(headers.getSetCookie())}`);
+  return cookie;
+}
+
+/** POSTs JSON to better-auth on `origin` as a same-origin browser would. */
+export function authPost(
+  origin: string,
+  path: string,
+  body: Record<string, unknown>,
+  cookie?: string,
+): Promise<JsonAnswer> {
+  return rpc(origin, body, browserHeaders(origin, cookie), `/api/auth${path}`);
+}
+
+/** Signs a new user up (email + password) and returns their id, cookie and session token. */
+export async function signUp(origin: string, name: string): Promise<User> {
+  const email = `${name}-${crypto.randomUUID().slice(0, 8)}@e2e.test`;
+  const password = `pw-${crypto.randomUUID()}`;
+  const answer = await authPost(origin, "/sign-up/email", { name, email, password });
+  assert(
+    answer.status === 200 && typeof answer.body?.user?.id === "string" &&
+      typeof answer.body?.token === "string",
+    `sign-up answered ${answer.status} ${JSON.stringify(answer.body)}`,
+  );
+  return {
+    id: answer.body.user.id,
+    name,
+    email,
+    cookie: sessionCookie(answer.headers),
+    token: answer.body.token,
+    password,
+  };
 }

@@ -218,3 +218,102 @@ function killGroup(pgid: number, signal: Deno.Signal): void {
     // The group is already gone.
   }
 }
+
+/**
+ * A TCP relay on a loopback port to another loopback port: a second origin for the same server
+ * (HTTP and WebSocket alike), as a second hostname routed to one worker would be. Counts the
+ * connections it relayed.
+ */
+export class TcpProxy {
+  readonly port: number;
+  readonly #listener: Deno.Listener;
+  readonly #open = new Set<Deno.Conn>();
+  readonly #done: Promise<void>;
+  connections = 0;
+
+  constructor(targetPort: number, port = freePort()) {
+    this.port = port;
+    this.#listener = Deno.listen({ hostname: "127.0.0.1", port });
+    this.#done = this.#accept(targetPort);
+  }
+
+  async #accept(targetPort: number): Promise<void> {
+    const relays: Promise<void>[] = [];
+    try {
+      for await (const client of this.#listener) {
+        this.connections++;
+        relays.push(this.#relay(client, targetPort));
+      }
+    } catch {
+      // The listener was closed.
+    }
+    await Promise.allSettled(relays);
+  }
+
+  async #relay(client: Deno.Conn, targetPort: number): Promise<void> {
+    this.#open.add(client);
+    let upstream: Deno.Conn | undefined;
+    try {
+      upstream = await Deno.connect({ hostname: "127.0.0.1", port: targetPort });
+      this.#open.add(upstream);
+      await Promise.allSettled([
+        client.readable.pipeTo(upstream.writable),
+        upstream.readable.pipeTo(client.writable),
+      ]);
+    } finally {
+      for (const conn of [client, upstream]) {
+        if (!conn) continue;
+        this.#open.delete(conn);
+        try {
+          conn.close();
+        } catch {
+          // Already closed by pipeTo.
+        }
+      }
+    }
+  }
+
+  /** Stops listening, cuts every relayed connection and waits for the relays to end. */
+  async close(): Promise<void> {
+    try {
+      this.#listener.close();
+    } catch {
+      // Already closed.
+    }
+    for (const conn of this.#open) {
+      try {
+        conn.close();
+      } catch {
+        // Already closed.
+      }
+    }
+    await this.#done;
+  }
+}
+
+/**
+ * Runs a test script's `main` to the end: a failed step is already recorded, any other error is
+ * recorded as the failed check `name`; then `cleanup` runs, the summary with its closing
+ * `N passed, M failed` line is printed, and the process exits (1 when a check failed).
+ */
+export async function runScript(
+  report: Report,
+  name: string,
+  main: () => Promise<void>,
+  cleanup: () => Promise<void>,
+): Promise<never> {
+  let failed = 1;
+  try {
+    await main();
+  } catch (error) {
+    if (!(error instanceof StepFailed)) {
+      await report.check(name, () => {
+        throw error;
+      });
+    }
+  } finally {
+    await cleanup();
+    failed = report.summary();
+  }
+  Deno.exit(failed > 0 ? 1 : 0);
+}

@@ -5,10 +5,12 @@
  *    (`deno task build:npm`, which packs `.out/lunora-astro.tgz`; reused when newer than every
  *    source).
  * 2. `examples/chat` (Astro 7 + @astrojs/cloudflare 14): install its lock plus the tarball,
- *    `astro build`, `wrangler dev` on a free loopback port, then checks over HTTP and WebSocket,
- *    a load run, the browser, and a restart on the same persisted state.
+ *    `astro build`, its D1 migrations (better-auth's schema), `wrangler dev` on a free loopback
+ *    port with a relay on a second port as the "API origin", sign-ups through better-auth, then
+ *    checks over HTTP and WebSocket (identity continuity between SSR and the socket on one and
+ *    on two origins), a load run, the browser, and a restart on the same persisted state.
  * 3. `examples/chat-astro6` (Astro 6 + @astrojs/cloudflare 13, same sources): build, start, SSR
- *    page + RPC + in-process preload.
+ *    page + RPC + in-process preload + same-origin identity.
  *
  * Every process it starts is stopped by process group. Logs, state and the screenshot go to
  * `.out/e2e/`. Ends with a plain `N passed, M failed` line; exits non-zero on any failure.
@@ -31,15 +33,21 @@ import {
 } from "./_e2e_app.ts";
 import { checkBrowser, ensureChromium } from "./_e2e_browser.ts";
 import {
-  type CheckContext,
   checkEdges,
   checkInProcess,
   checkLoad,
   checkPersisted,
   checkPush,
   checkSsr,
+  signUpUsers,
+  type UsersContext,
 } from "./_e2e_checks.ts";
-import { freePort, Report, run, StepFailed } from "./_e2e_harness.ts";
+import { freePort, Report, run, StepFailed, TcpProxy } from "./_e2e_harness.ts";
+import {
+  checkCrossOriginIdentity,
+  checkSameOriginIdentity,
+  type IdentityContext,
+} from "./_e2e_identity.ts";
 
 const CHAT = join(ROOT, "examples", "chat");
 const CHAT_ASTRO6 = join(ROOT, "examples", "chat-astro6");
@@ -48,9 +56,12 @@ const SHARED = ["src", "astro.config.mjs", "wrangler.jsonc", "tsconfig.json"];
 
 const report = new Report();
 const running = new Set<Server>();
+const relays = new Set<TcpProxy>();
 const adminToken = crypto.randomUUID();
 
 async function stopAll(): Promise<void> {
+  for (const relay of relays) await relay.close();
+  relays.clear();
   for (const server of running) await server.process.stop();
   running.clear();
 }
@@ -65,12 +76,15 @@ async function start(
   env: Record<string, string>,
   persistTo: string,
   logName: string,
+  port = freePort(),
+  vars: Record<string, string> = {},
 ): Promise<Server> {
   const server = await startApp(appDir, env, {
-    port: freePort(),
+    port,
     persistTo,
     adminToken,
     logPath: join(OUT, logName),
+    vars,
   });
   running.add(server);
   console.log(`wrangler dev (pid ${server.process.pid}) ready at ${server.origin}`);
@@ -156,17 +170,43 @@ async function main(): Promise<void> {
   // Astro 7 + @astrojs/cloudflare 14: the full run.
   await prepare("chat", CHAT, env);
   const state = join(OUT, "state-chat");
+  // The app on one loopback port; its Lunora API also on a second one (a relay to the same
+  // server), which /cross-origin/* preloads from and whose socket the island opens.
+  const port = freePort();
+  const api = new TcpProxy(port);
+  relays.add(api);
+  const apiOrigin = `http://127.0.0.1:${api.port}`;
   let server = await report.step(
-    "chat: wrangler dev start",
-    () => start(CHAT, env, state, "wrangler-chat-1.log"),
+    "chat: D1 migrations + wrangler dev start",
+    () =>
+      start(CHAT, env, state, "wrangler-chat-1.log", port, {
+        LUNORA_API_URL: apiOrigin,
+        LUNORA_ALLOWED_ORIGINS: `http://127.0.0.1:${port}`,
+      }),
   );
-  const ctx: CheckContext = { report, server, adminToken, channel: "e2e", label: "chat" };
+  const users = await report.step("chat: sign up users (better-auth)", async () => {
+    const signedUp = await signUpUsers(server.origin);
+    for (const [role, user] of Object.entries(signedUp)) console.log(`  ${role}: ${user.id}`);
+    return signedUp;
+  });
+  const ctx: IdentityContext = {
+    report,
+    server,
+    adminToken,
+    channel: "e2e",
+    label: "chat",
+    users,
+    api,
+    apiOrigin,
+  };
   await checkSsr(ctx);
   await checkInProcess(ctx);
   await checkPush(ctx);
+  await checkSameOriginIdentity(ctx);
+  await checkCrossOriginIdentity(ctx);
   await checkEdges(ctx);
   await report.step("chat: load", () => checkLoad(ctx));
-  if (chromium) await report.step("chat: browser", () => checkBrowser(ctx, OUT));
+  if (chromium) await report.step("chat: browser", () => checkBrowser(ctx, OUT, apiOrigin));
   await report.step("chat: stop wrangler dev", () => stop(server));
   server = await report.step(
     "chat: wrangler dev restart",
@@ -182,15 +222,20 @@ async function main(): Promise<void> {
     "chat-astro6: wrangler dev start",
     () => start(CHAT_ASTRO6, env, join(OUT, "state-astro6"), "wrangler-astro6.log"),
   );
-  const ctx6: CheckContext = {
+  const ctx6: UsersContext = {
     report,
     server: server6,
     adminToken,
     channel: "astro6",
     label: "chat-astro6",
+    users: await report.step(
+      "chat-astro6: sign up users (better-auth)",
+      () => signUpUsers(server6.origin),
+    ),
   };
   await checkSsr(ctx6);
   await checkInProcess(ctx6);
+  await checkSameOriginIdentity(ctx6);
   await stop(server6);
 }
 

@@ -6,8 +6,9 @@
 #
 # Installs what it needs (Deno and Node 22 from npm into .tools/), builds and packs this package
 # (deno task build:npm -> .out/lunora-astro.tgz, skipped while newer than every source), installs
-# the app's locked dependencies plus that tarball, runs `astro build`, then serves it with
-# `wrangler dev` on http://127.0.0.1:${PORT:-8787}. Offline apart from npm. Ctrl-C stops it.
+# the app's locked dependencies plus that tarball, writes a local BETTER_AUTH_SECRET to .dev.vars
+# (once), runs `astro build` and the D1 migrations, then serves it with `wrangler dev` on
+# http://127.0.0.1:${PORT:-8787}. Offline apart from npm. Ctrl-C stops it.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
@@ -55,8 +56,16 @@ echo "==> Installing $app (package-lock.json + $tarball)"
 # --no-save keeps the committed lock as it is; removing the old copy makes npm unpack the tarball.
 rm -rf node_modules/@lunora
 npm install --no-save --no-audit --no-fund --loglevel=error
+# better-auth signs sessions with BETTER_AUTH_SECRET: make a local one once (.dev.vars is
+# git-ignored; astro build copies it next to the built worker).
+if ! grep -qs '^BETTER_AUTH_SECRET=' .dev.vars; then
+  echo "==> Writing a random BETTER_AUTH_SECRET to $app/.dev.vars"
+  echo "BETTER_AUTH_SECRET=$(node -e 'console.log(require("node:crypto").randomBytes(32).toString("hex"))')" >> .dev.vars
+fi
 echo "==> astro build"
 node_modules/.bin/astro build
+echo "==> D1 migrations (better-auth's users and sessions, local)"
+node_modules/.bin/wrangler d1 migrations apply AUTH_DB --local
 echo
 echo "==> Open http://127.0.0.1:$port/channels/general (Ctrl-C stops the server)"
 echo

@@ -486,3 +486,37 @@ Deno.test("decodeWire() throws only TypeError, RangeError or SyntaxError on arbi
     { numRuns: 2000 },
   );
 });
+
+Deno.test("parseWire() throws only SyntaxError, TypeError or RangeError on arbitrary text and pollutes nothing (property)", () => {
+  const wireText = fc.oneof(
+    fc.string(),
+    fc.jsonValue().map((value) => JSON.stringify(value)),
+    fc.constantFrom(
+      '{"__proto__":{"polluted":1}}',
+      `[${JSON.stringify(T)},"map",[["__proto__",{"polluted":1}]]]`,
+      `{"a":[${JSON.stringify(T)},"error","Error","m",{"__proto__":{"polluted":1}}]}`,
+      `[${JSON.stringify(T)},"bigint","${"9".repeat(2000)}"]`,
+      `[${JSON.stringify(T)},"bytes","not base64!"]`,
+    ),
+    // Valid wire text cut short or with a character replaced.
+    fc.tuple(fc.jsonValue(), fc.nat(), fc.string({ maxLength: 1 })).map(([value, at, char]) => {
+      const text = stringifyWire([T, "map", [["k", value]]]);
+      const cut = at % (text.length + 1);
+      return text.slice(0, cut) + char + text.slice(cut + 1);
+    }),
+  );
+  fc.assert(
+    fc.property(wireText, (text) => {
+      try {
+        parseWire(text);
+      } catch (error) {
+        assert.ok(
+          error instanceof SyntaxError || error instanceof TypeError || error instanceof RangeError,
+          `unexpected ${String(error)} for ${text}`,
+        );
+      }
+      assert.equal(({} as Record<string, unknown>).polluted, undefined);
+    }),
+    { numRuns: 2000 },
+  );
+});

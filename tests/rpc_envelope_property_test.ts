@@ -55,3 +55,49 @@ Deno.test("arbitrary /_lunora/rpc bodies never give a 5xx and reach a shard only
   );
   assert.equal(({} as Record<string, unknown>).functionPath, undefined);
 });
+
+Deno.test("arbitrary /_lunora/rpc-batch bodies never give a 5xx and reach a shard once per valid call (property)", async () => {
+  const h = harness({ allowUnauthenticatedShardAccess: true });
+  const call = fc.oneof(
+    fc.tuple(fc.oneof(fc.integer(), fc.string()), envelope).map(([id, value]) => ({
+      id,
+      ...value,
+    })),
+    fc.jsonValue(),
+  );
+  const batchBody = fc.oneof(
+    fc.array(call, { maxLength: 6 }).map((calls) => JSON.stringify({ calls })),
+    fc.jsonValue().map((calls) => JSON.stringify({ calls })),
+    body,
+  );
+  await fc.assert(
+    fc.asyncProperty(batchBody, async (text) => {
+      const before = h.ns.calls.length;
+      const response = await h.fetch(jsonPost("/_lunora/rpc-batch", text));
+      const answer = await response.json();
+      const reached = h.ns.calls.length - before;
+      assert.ok(response.status < 500, `status ${response.status} for ${text}`);
+      let calls: unknown;
+      try {
+        calls = (JSON.parse(text) as { calls?: unknown } | null)?.calls;
+      } catch {
+        // Not JSON: the batch must be refused as a whole.
+      }
+      if (!Array.isArray(calls)) {
+        assert.equal(response.status, 400, `status for ${text}`);
+        assert.equal(reached, 0, `shard calls for ${text}`);
+        return;
+      }
+      const valid = calls.map((item) => isValidEnvelope(JSON.stringify(item)));
+      assert.equal(response.status, 200, `status for ${text}`);
+      assert.deepEqual(
+        answer.results.map((slot: { status: number }) => slot.status),
+        valid.map((ok) => (ok ? 200 : 400)),
+        `slots for ${text}`,
+      );
+      assert.equal(reached, valid.filter(Boolean).length, `shard calls for ${text}`);
+    }),
+    { numRuns: 300 },
+  );
+  assert.equal(({} as Record<string, unknown>).functionPath, undefined);
+});

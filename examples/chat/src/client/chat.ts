@@ -1,7 +1,11 @@
 /**
  * The channel island, in plain TypeScript: it renders from the server's preloaded token (no
- * flash, no second fetch), subscribes to the same query over `/_lunora/ws`, and sends messages
- * through `/_lunora/rpc`. Query results are plain JSON here, so frames need no wire decoding.
+ * flash, no second fetch), subscribes to the same query over `<api>/_lunora/ws`, and sends
+ * messages through `<api>/_lunora/rpc`, where `<api>` is the page's `data-api-url` (this origin,
+ * or the Lunora API's origin on `/cross-origin/*`). The browser's better-auth session cookie
+ * rides along, so the socket runs as the same user as the server render. The auth forms post
+ * JSON to better-auth at `/api/auth/*` on this origin. Query results are plain JSON here, so
+ * frames need no wire decoding.
  */
 import { deserializePreloaded } from "@lunora/astro/server";
 import { api } from "../lunora/api.ts";
@@ -16,10 +20,14 @@ const preloaded = deserializePreloaded(tokenText);
 const shardKey = preloaded.shardKey ?? "";
 const args = preloaded.args as { channel: string };
 
+const apiUrl = document.getElementById("chat")?.dataset.apiUrl || location.origin;
 const list = document.getElementById("messages") as HTMLOListElement;
 const status = document.getElementById("status") as HTMLElement;
+const viewerLabel = document.getElementById("viewer") as HTMLElement;
 
 function render(value: MessageList): void {
+  // Who the shard saw on this socket: the same user the server render ran as.
+  viewerLabel.dataset.liveUserId = value.viewer?.userId ?? "";
   list.replaceChildren(
     ...value.messages.map((message) => {
       const item = document.createElement("li");
@@ -45,9 +53,8 @@ render(preloaded.value as MessageList);
 
 let retryMs = 500;
 function connect(): void {
-  const scheme = location.protocol === "https:" ? "wss" : "ws";
   const socket = new WebSocket(
-    `${scheme}://${location.host}/_lunora/ws?shard=${encodeURIComponent(shardKey)}`,
+    `${apiUrl.replace(/^http/, "ws")}/_lunora/ws?shard=${encodeURIComponent(shardKey)}`,
   );
   let ping: ReturnType<typeof setInterval> | undefined;
   socket.addEventListener("open", () => {
@@ -83,8 +90,10 @@ document.getElementById("send")?.addEventListener("submit", async (event) => {
   event.preventDefault();
   const form = event.currentTarget as HTMLFormElement;
   const input = form.elements.namedItem("body") as HTMLInputElement;
-  const response = await fetch("/_lunora/rpc", {
+  const response = await fetch(`${apiUrl}/_lunora/rpc`, {
     method: "POST",
+    // The session cookie also goes to an API on another origin of the same site (CORS).
+    credentials: "include",
     headers: { "content-type": "application/json" },
     body: JSON.stringify({
       functionPath: api.messages.send.__lunoraRef,
@@ -97,14 +106,34 @@ document.getElementById("send")?.addEventListener("submit", async (event) => {
   else input.value = "";
 });
 
-document.getElementById("sign-in")?.addEventListener("submit", (event) => {
-  event.preventDefault();
-  const form = event.currentTarget as HTMLFormElement;
-  const user = (form.elements.namedItem("user") as HTMLInputElement).value
-    .trim();
-  // Demo only: the worker's resolveIdentity trusts this cookie (see src/lunora/identity.ts).
-  document.cookie = user
-    ? `demo_user=${encodeURIComponent(user)}; path=/; SameSite=Lax`
-    : "demo_user=; path=/; max-age=0; SameSite=Lax";
-  location.reload();
-});
+/** Posts a form's fields as JSON to better-auth; reloads on success, shows the error if not. */
+function authForm(id: string, path: string, fields: string[]): void {
+  document.getElementById(id)?.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const form = event.currentTarget as HTMLFormElement;
+    const body: Record<string, string> = {};
+    for (const name of fields) {
+      const value = (form.elements.namedItem(name) as HTMLInputElement).value;
+      body[name] = name === "password" ? value : value.trim();
+    }
+    const response = await fetch(`/api/auth${path}`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify(body),
+    });
+    if (response.ok) {
+      location.reload();
+      return;
+    }
+    const answer = await response.json().catch(() => ({}));
+    const error = document.getElementById("auth-error");
+    if (error) {
+      error.textContent = answer.message ??
+        `${path} failed (${response.status})`;
+    }
+  });
+}
+
+authForm("sign-in", "/sign-in/email", ["email", "password"]);
+authForm("sign-up", "/sign-up/email", ["name", "email", "password"]);
+authForm("sign-out", "/sign-out", []);

@@ -1,28 +1,38 @@
 /**
- * Who is calling, for this demo: the `demo_user` cookie set by the page's "sign in" form.
- *
- * DEMO ONLY: anyone can set a cookie. A real app resolves identity from a verified session
- * (for example `getServerSession` with its auth library) or a signed token.
+ * Who is calling: the better-auth session the request carries, as its session cookie (pages,
+ * the browser's `/_lunora/rpc` calls and `/_lunora/ws` upgrade) or as
+ * `Authorization: Bearer <session token>` (a server on another origin). The worker turns the
+ * result into `x-lunora-userid` and `x-lunora-identity` for the shard; identity headers a
+ * client sends are always stripped.
  */
 import type { LunoraIdentity } from "@lunora/astro";
+import type { ChatAuth } from "../auth/auth.ts";
 import { CHANNEL } from "../shard/functions.ts";
 
-const DEMO_USER = /^[A-Za-z0-9_-]{1,32}$/;
+const SESSION_COOKIE = /(?:^|;\s*)(?:__Secure-)?better-auth\.session_token=/;
 
-/** The `demo_user` cookie's value when it is a valid user name. */
-export function demoUser(cookieHeader: string | null): string | null {
-  for (const part of (cookieHeader ?? "").split(";")) {
-    const [name, ...rest] = part.trim().split("=");
-    const value = rest.join("=");
-    if (name === "demo_user" && DEMO_USER.test(value)) return value;
+/** True when the request carries something a session could be read from. */
+export function carriesCredentials(headers: Headers): boolean {
+  const authorization = headers.get("authorization");
+  if (authorization !== null && /^bearer\s+\S/i.test(authorization)) {
+    return true;
   }
-  return null;
+  return SESSION_COOKIE.test(headers.get("cookie") ?? "");
 }
 
-/** `resolveIdentity` for `withLunora`: the demo user, with one extra claim for the shard. */
-export function demoIdentity(request: Request): LunoraIdentity | null {
-  const user = demoUser(request.headers.get("cookie"));
-  return user === null ? null : { userId: user, via: "demo-cookie" };
+/**
+ * `resolveIdentity` for `withLunora`: the signed-in user's id, plus their display name as a
+ * claim. Requests without a session cookie or bearer token are anonymous without a database
+ * read.
+ */
+export async function sessionIdentity(
+  auth: ChatAuth | null,
+  request: Request,
+): Promise<LunoraIdentity | null> {
+  if (auth === null || !carriesCredentials(request.headers)) return null;
+  const session = await auth.api.getSession({ headers: request.headers });
+  if (!session) return null;
+  return { userId: session.user.id, name: session.user.name };
 }
 
 /** Every channel is public in this demo; other shard keys are refused. */

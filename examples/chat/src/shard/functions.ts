@@ -4,6 +4,7 @@
  * encoding carries byte for byte, so no codec is needed on either side.
  */
 import { mutation, query, ShardError, type ShardFunction, stringArg } from "./registry.ts";
+import { faultFunctions } from "./faults.ts";
 import type { SqlStorage } from "./runtime.ts";
 
 /** A channel name: also the shard key, so it is kept short and URL-safe. */
@@ -90,4 +91,7 @@ export const functions: Record<string, ShardFunction> = {
       return { cleared: true };
     },
   }),
+
+  // Fault injection and probes for `deno task soak` (see faults.ts).
+  ...faultFunctions,
 };

@@ -112,11 +112,11 @@ function checkContext(context: unknown): AstroContextLike {
   return context as AstroContextLike;
 }
 
-function parseUrl(url: unknown, context: AstroContextLike | undefined): URL {
-  if (url === undefined && context === undefined) {
+function parseUrl(url: unknown, pageOrigin: string | undefined): URL {
+  if (url === undefined && pageOrigin === undefined) {
     throw fail('"url" is required unless "context" is given');
   }
-  const text = url === undefined ? originOf(context!.request) : url instanceof URL ? url.href : url;
+  const text = url === undefined ? pageOrigin : url instanceof URL ? url.href : url;
   if (typeof text !== "string") throw fail(`"url" must be a string, got ${typeof url}`);
   if (UNSENDABLE.test(text)) throw fail(`"url" contains ${codePoint(text)}`);
   let parsed: URL;
@@ -214,7 +214,8 @@ export function createServerClient(options: ServerClientOptions): ServerClient {
     throw fail("options must be an object like { url }");
   }
   const context = options.context === undefined ? undefined : checkContext(options.context);
-  const base = parseUrl(options.url, context);
+  const pageOrigin = context === undefined ? undefined : originOf(context.request);
+  const base = parseUrl(options.url, pageOrigin);
   const token = checkToken(options.token);
   if (token !== undefined && context !== undefined) {
     throw fail(
@@ -226,7 +227,7 @@ export function createServerClient(options: ServerClientOptions): ServerClient {
     throw fail(`"fetch" must be a function, got ${typeof customFetch}`);
   }
   const endpoint = base.href.replace(/\/$/, "") + RPC_PATH;
-  const samePage = context !== undefined && originOf(context.request) === base.origin;
+  const samePage = pageOrigin !== undefined && pageOrigin === base.origin;
 
   function transport(): InProcessTransport | undefined {
     if (!samePage) return undefined;

@@ -55,15 +55,11 @@ const VIEWS: ReadonlyMap<string, TypedArrayConstructor> = new Map(
   ].filter((ctor) => ctor !== undefined).map((ctor) => [ctor.name, ctor as TypedArrayConstructor]),
 );
 
-const ERRORS: ReadonlyMap<string, ErrorConstructor> = new Map<string, ErrorConstructor>([
-  ["Error", Error],
-  ["TypeError", TypeError],
-  ["RangeError", RangeError],
-  ["SyntaxError", SyntaxError],
-  ["ReferenceError", ReferenceError],
-  ["EvalError", EvalError],
-  ["URIError", URIError],
-]);
+const ERRORS: ReadonlyMap<string, ErrorConstructor> = new Map(
+  [Error, TypeError, RangeError, SyntaxError, ReferenceError, EvalError, URIError].map((
+    ctor,
+  ) => [ctor.name, ctor]),
+);
 
 /** The internal name of a typed array (`"Float32Array"`), `undefined` for anything else. */
 const typedArrayName = Object.getOwnPropertyDescriptor(
@@ -77,6 +73,14 @@ const isError: (value: unknown) => boolean =
 
 const getTime = Date.prototype.getTime;
 const BIGINT = /^-?[0-9]+$/;
+
+/** Whether `for...in` over a plain object also yields inherited keys (set per call). */
+let polluted = false;
+
+function hasEnumerableProtoKeys(): boolean {
+  for (const _ in Object.prototype) return true;
+  return false;
+}
 
 // ---------------------------------------------------------------------------------------------
 // Encoding
@@ -101,6 +105,7 @@ const BIGINT = /^-?[0-9]+$/;
  * ```
  */
 export function encodeWire(value: unknown): unknown {
+  polluted = hasEnumerableProtoKeys();
   return encode(value, 0, []);
 }
 
@@ -190,32 +195,37 @@ function encodeFields(
   depth: number,
   path: unknown[],
 ): Record<string, unknown> {
+  // `for...in` reads fields through V8's enum cache, about twice as fast as `Object.keys` or
+  // `Object.values` plus a read per field. It also walks inherited enumerable keys, which only
+  // exist when someone added one to `Object.prototype`: then each key is checked to be own.
   let out: Record<string, unknown> | undefined;
-  const keys = Object.keys(value);
-  for (let index = 0; index < keys.length; index++) {
-    const key = keys[index]!;
+  let index = 0;
+  for (const key in value) {
+    if (polluted && !Object.hasOwn(value, key)) continue;
     const item = value[key];
-    if (item === undefined) {
-      out ??= copyFields(value, keys, index);
-      continue;
+    const encoded = item === undefined ? item : encode(item, depth + 1, path);
+    if (out === undefined) {
+      if (encoded === item && item !== undefined) {
+        index++;
+        continue;
+      }
+      out = copyFields(value, index);
     }
-    const encoded = encode(item, depth + 1, path);
-    if (out !== undefined) setOwn(out, key, encoded);
-    else if (encoded !== item) {
-      out = copyFields(value, keys, index);
-      setOwn(out, key, encoded);
-    }
+    if (encoded !== undefined) setOwn(out, key, encoded);
   }
   return out ?? value;
 }
 
-function copyFields(
-  value: Record<string, unknown>,
-  keys: string[],
-  count: number,
-): Record<string, unknown> {
+/** A fresh object with the first `count` own fields of `value`, as they are. */
+function copyFields(value: Record<string, unknown>, count: number): Record<string, unknown> {
   const out: Record<string, unknown> = {};
-  for (let index = 0; index < count; index++) setOwn(out, keys[index]!, value[keys[index]!]);
+  if (count > 0) {
+    for (const key in value) {
+      if (polluted && !Object.hasOwn(value, key)) continue;
+      setOwn(out, key, value[key]);
+      if (--count === 0) break;
+    }
+  }
   return out;
 }
 
@@ -284,6 +294,7 @@ function describe(value: object): string {
  * ```
  */
 export function decodeWire(value: unknown): unknown {
+  polluted = hasEnumerableProtoKeys();
   return decode(value, 0);
 }
 
@@ -329,17 +340,21 @@ function decodeItems(value: unknown[], depth: number): unknown[] {
 }
 
 function decodeFields(value: Record<string, unknown>, depth: number): Record<string, unknown> {
+  // The same walk as `encodeFields`.
   let out: Record<string, unknown> | undefined;
-  const keys = Object.keys(value);
-  for (let index = 0; index < keys.length; index++) {
-    const key = keys[index]!;
+  let index = 0;
+  for (const key in value) {
+    if (polluted && !Object.hasOwn(value, key)) continue;
     const item = value[key];
     const decoded = decode(item, depth + 1);
-    if (out !== undefined) setOwn(out, key, decoded);
-    else if (decoded !== item) {
-      out = copyFields(value, keys, index);
-      setOwn(out, key, decoded);
+    if (out === undefined) {
+      if (decoded === item) {
+        index++;
+        continue;
+      }
+      out = copyFields(value, index);
     }
+    setOwn(out, key, decoded);
   }
   return out ?? value;
 }
@@ -443,22 +458,13 @@ function decodeError(items: unknown[], depth: number): Error {
   }
   const ctor = ERRORS.get(name);
   const error = ctor === undefined ? new Error(message) : new ctor(message);
-  if (ctor === undefined) {
-    Object.defineProperty(error, "name", { value: name, writable: true, configurable: true });
-  }
+  if (ctor === undefined) define(error, "name", name, false);
   for (const key of Object.keys(props)) {
-    Object.defineProperty(error, key, {
-      value: decode((props as Record<string, unknown>)[key], depth + 1),
-      writable: true,
-      enumerable: true,
-      configurable: true,
-    });
+    define(error, key, decode((props as Record<string, unknown>)[key], depth + 1));
   }
   if (items.length > 5) {
     const cause = decode(items[5], depth + 1);
-    if (cause !== undefined) {
-      Object.defineProperty(error, "cause", { value: cause, writable: true, configurable: true });
-    }
+    if (cause !== undefined) define(error, "cause", cause, false);
   }
   return error;
 }
@@ -474,16 +480,15 @@ function quote(text: string): string {
 // ---------------------------------------------------------------------------------------------
 // Shared
 
+/** Defines a writable, configurable data property. */
+function define(target: object, key: string, value: unknown, enumerable = true): void {
+  Object.defineProperty(target, key, { value, writable: true, enumerable, configurable: true });
+}
+
 /** Sets an own data property, even for the key `__proto__` (never the prototype setter). */
 function setOwn(target: Record<string, unknown>, key: string, value: unknown): void {
-  if (key === "__proto__") {
-    Object.defineProperty(target, key, {
-      value,
-      writable: true,
-      enumerable: true,
-      configurable: true,
-    });
-  } else target[key] = value;
+  if (key === "__proto__") define(target, key, value);
+  else target[key] = value;
 }
 
 /**

@@ -10,13 +10,21 @@ import type { LunoraIdentity } from "./options.ts";
 
 const encoder = new TextEncoder();
 
+// The last claims encoded, and their encoding: a caller's claims repeat request after request.
+// The value depends on the text alone, so sharing it between requests reveals nothing.
+let lastText = "";
+let lastEncoded = "";
+
 function base64url(text: string): string {
+  if (text === lastText) return lastEncoded;
   const bytes = encoder.encode(text);
   let binary = "";
   for (let i = 0; i < bytes.length; i += 0x8000) {
     binary += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
   }
-  return btoa(binary).replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, "");
+  lastEncoded = btoa(binary).replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, "");
+  lastText = text;
+  return lastEncoded;
 }
 
 /**
@@ -82,11 +90,18 @@ export function stripLunoraHeaders(headers: Headers): void {
  * Sets `x-lunora-userid` and `x-lunora-identity` (base64url of the UTF-8 JSON of the claims
  * without `userId`, omitted when there are none) for `identity`.
  */
-export function setIdentityHeaders(headers: Headers, identity: LunoraIdentity | null): void {
+export function setIdentityHeaders(
+  headers: Headers | Record<string, string>,
+  identity: LunoraIdentity | null,
+): void {
   if (identity === null) return;
   const { userId, ...claims } = identity;
-  headers.set("x-lunora-userid", userId);
-  if (Object.keys(claims).length > 0) {
-    headers.set("x-lunora-identity", base64url(JSON.stringify(claims)));
+  const encoded = Object.keys(claims).length > 0 ? base64url(JSON.stringify(claims)) : undefined;
+  if (headers instanceof Headers) {
+    headers.set("x-lunora-userid", userId);
+    if (encoded !== undefined) headers.set("x-lunora-identity", encoded);
+  } else {
+    headers["x-lunora-userid"] = userId;
+    if (encoded !== undefined) headers["x-lunora-identity"] = encoded;
   }
 }

@@ -131,7 +131,11 @@ export async function forwardCall<Env>(
     (stub) => stub.fetch(new Request(SHARD_RPC_URL, { method: "POST", headers, body })),
     idempotent,
   );
-  return setHeaders(response, [["x-lunora-shard-key", call.shardKey]], false);
+  // On workerd a stub's response has immutable headers: copy it up front instead of letting
+  // the first header set throw (a TypeError thrown and caught on every call). A 101 cannot be
+  // rebuilt with `new Response`, so it keeps the try-and-copy path.
+  const copy = response.status >= 200 ? new Response(response.body, response) : response;
+  return setHeaders(copy, [["x-lunora-shard-key", call.shardKey]], false);
 }
 
 /** Reads and validates the body of an RPC-shaped POST. */

@@ -60,6 +60,18 @@ function originOf(value: string | null): string | null {
   }
 }
 
+/**
+ * The origin prefix of an absolute, normalized URL string (`scheme://host[:port]`), or `""`
+ * when it carries credentials (then only a full parse gives the origin).
+ */
+function ownOrigin(url: string): string {
+  const authority = url.indexOf("//") + 2;
+  let end = url.indexOf("/", authority);
+  if (end === -1) end = url.length;
+  const origin = url.slice(0, end);
+  return origin.includes("@") ? "" : origin;
+}
+
 function corsAllows(cors: CompiledCors | null, origin: string): boolean {
   return cors !== null && (cors.anyOrigin || cors.origins.has(origin));
 }
@@ -76,8 +88,10 @@ export function assertSameOrigin(
   const method = request.method;
   if (!always && (method === "GET" || method === "HEAD" || method === "OPTIONS")) return;
   if (!request.headers.has("cookie")) return;
-  const origin = originOf(request.headers.get("origin")) ??
-    originOf(request.headers.get("referer"));
+  const header = request.headers.get("origin");
+  // Fast path: an `Origin` spelled exactly as the request's own origin needs no parsing.
+  if (header !== null && header === ownOrigin(request.url)) return;
+  const origin = originOf(header) ?? originOf(request.headers.get("referer"));
   if (origin !== null) {
     const trusted = origin === new URL(request.url).origin ||
       compiled.trustedOrigins.has(origin) ||

@@ -236,12 +236,19 @@ export function withLunora<Env = any, Ctx extends ExecutionContextLike = any>(
           compiled.headers,
         );
       }
-      // `status` was answered above, before configuration was resolved.
-      const url = new URL(request.url);
-      return answerReserved(
-        { request, url, env, ctx, compiled },
-        endpoint as Exclude<typeof endpoint, "status">,
-      );
+      // `status` was answered above, before configuration was resolved. The URL is parsed
+      // only by the endpoints that read it (WebSocket, admin), not on the RPC hot path.
+      let url: URL | undefined;
+      const plane = {
+        request,
+        env,
+        ctx,
+        compiled,
+        get url(): URL {
+          return url ??= new URL(request.url);
+        },
+      };
+      return answerReserved(plane, endpoint as Exclude<typeof endpoint, "status">);
     }
 
     registerInProcess(request, ctx, env, compiled);

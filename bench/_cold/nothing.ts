@@ -1,0 +1,2 @@
+// Cold-start baseline: a module with nothing in it.
+export {};

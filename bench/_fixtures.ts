@@ -1,0 +1,68 @@
+/**
+ * Shared bench fixtures: a realistic query result, a fake shard namespace that answers without
+ * recording anything (so memory stays flat over millions of iterations), and the objects every
+ * invocation of a module worker receives.
+ *
+ * @module
+ */
+import type { DurableObjectNamespaceLike, DurableObjectStubLike } from "../src/types.ts";
+
+/** One chat message, the shape of the example app's rows. */
+export interface MessageRow {
+  id: string;
+  channel: string;
+  author: string;
+  body: string;
+  createdAt: number;
+  edited: boolean;
+  likes: number;
+  replyTo: string | null;
+  tags: string[];
+}
+
+const WORDS = ["lunora", "astro", "worker", "shard", "socket", "preload", "island", "edge"];
+
+/** `count` deterministic message rows, like a page of `messages:list`. */
+export function messageRows(count: number): MessageRow[] {
+  const rows: MessageRow[] = [];
+  for (let i = 0; i < count; i++) {
+    rows.push({
+      id: `msg_${String(i).padStart(6, "0")}`,
+      channel: "general",
+      author: `user_${i % 17}`,
+      body: `Message ${i}: ${WORDS[i % 8]} ${WORDS[(i * 3) % 8]} ${WORDS[(i * 5) % 8]} and more`,
+      createdAt: 1_763_720_000_000 + i * 1_000,
+      edited: i % 5 === 0,
+      likes: i % 7,
+      replyTo: i % 4 === 0 ? null : `msg_${String(i - 1).padStart(6, "0")}`,
+      tags: i % 3 === 0 ? ["pinned", "release"] : [],
+    });
+  }
+  return rows;
+}
+
+/** The result `messages:list` answers: the viewer plus the latest `count` messages. */
+export function messageList(count: number): { viewer: null; messages: MessageRow[] } {
+  return { viewer: null, messages: messageRows(count) };
+}
+
+/** A fake namespace whose every stub answers `answer()`; nothing is recorded. */
+export function quietNamespace(
+  answer: (request: Request) => Response | Promise<Response>,
+): { ns: DurableObjectNamespaceLike; stub: DurableObjectStubLike } {
+  const stub: DurableObjectStubLike = { fetch: (request) => Promise.resolve(answer(request)) };
+  const ns: DurableObjectNamespaceLike = {
+    idFromName: (name) => ({ toString: () => name }),
+    get: () => stub,
+    getByName: () => stub,
+  };
+  return { ns, stub };
+}
+
+/** A JSON response with a fixed body, as a shard answers. */
+export function jsonAnswer(body: string): () => Response {
+  return () => new Response(body, { headers: { "content-type": "application/json" } });
+}
+
+/** An execution context; `waitUntil` does nothing. */
+export const ctx: { waitUntil(promise: Promise<unknown>): void } = { waitUntil() {} };

@@ -190,6 +190,18 @@ function targets(rows: Row[]): Target[] {
       2000,
     ),
     maxTime(
+      "fall-through overhead, new request and ctx per call, factory form",
+      at("withLunora (factory form) → host (new request and ctx)") -
+        at("host called directly (new request)"),
+      2000,
+    ),
+    maxTime(
+      "fall-through overhead, new request and ctx per call, object form",
+      at("withLunora (object form) → host (new request and ctx)") -
+        at("host called directly (new request)"),
+      2000,
+    ),
+    maxTime(
       "RPC dispatch beyond the shard call (identity + tenant gate)",
       at("POST /_lunora/rpc, identity + tenant gate (factory form)") - stub,
       25_000,

@@ -5,9 +5,9 @@
  * invocation's `Request` and execution context objects. A server client rendering the page
  * looks the transport up by `Astro.request` or `Astro.locals.cfContext` (the very objects the
  * worker handed to Astro) and calls the shard directly, as the page's caller, without an HTTP
- * round trip. Keys are per-invocation objects held weakly, so one request's identity can never
- * be found from another request. The table lives on `globalThis` under a registered symbol so
- * that two copies of this module in one bundle still share it.
+ * round trip. The transport is held by those per-invocation objects themselves, so one
+ * request's identity can never be found from another request. The keys are registered symbols,
+ * so two copies of this module in one bundle still find each other's transports.
  *
  * @module
  */
@@ -18,24 +18,50 @@
  */
 export type InProcessTransport = (envelope: string) => Promise<Response>;
 
-const KEY: unique symbol = Symbol.for("@lunora/astro/in-process-rpc") as never;
+/** The hidden property a key object carries its transport in. */
+const PROPERTY: unique symbol = Symbol.for("@lunora/astro/in-process-rpc/transport") as never;
+/** The fallback table, on `globalThis`, for key objects that cannot take a property. */
+const TABLE: unique symbol = Symbol.for("@lunora/astro/in-process-rpc") as never;
 
 function table(): WeakMap<object, InProcessTransport> {
-  const holder = globalThis as unknown as { [KEY]?: WeakMap<object, InProcessTransport> };
-  return holder[KEY] ??= new WeakMap();
+  const holder = globalThis as unknown as { [TABLE]?: WeakMap<object, InProcessTransport> };
+  return holder[TABLE] ??= new WeakMap();
 }
 
-/** Registers `transport` under every key object (request, execution context). */
+/**
+ * Registers `transport` under every key object (request, execution context), as a
+ * non-enumerable symbol-keyed property of the object itself: it lives and dies with the
+ * invocation's objects. (A `WeakMap` entry per key does the same, but fresh keys on every
+ * request make garbage collection trace them as ephemerons, several microseconds per page
+ * request.) A frozen or sealed key falls back to a `WeakMap`.
+ */
 export function setInProcessTransport(
   keys: readonly object[],
   transport: InProcessTransport,
 ): void {
-  const map = table();
-  for (const key of keys) map.set(key, transport);
+  for (const key of keys) {
+    try {
+      // Assigning keeps an existing property's attributes and is much cheaper than redefining.
+      if (Object.hasOwn(key, PROPERTY)) (key as Record<symbol, unknown>)[PROPERTY] = transport;
+      else {
+        Object.defineProperty(key, PROPERTY, {
+          value: transport,
+          configurable: true,
+          writable: true,
+        });
+      }
+    } catch {
+      table().set(key, transport);
+    }
+  }
 }
 
-/** The transport registered under `key`, if any. */
+/**
+ * The transport registered under `key`, if any. Only an own property counts, so nothing on a
+ * prototype can pose as a transport.
+ */
 export function getInProcessTransport(key: unknown): InProcessTransport | undefined {
   if ((typeof key !== "object" && typeof key !== "function") || key === null) return undefined;
-  return table().get(key);
+  const own = Object.getOwnPropertyDescriptor(key, PROPERTY)?.value;
+  return typeof own === "function" ? own as InProcessTransport : table().get(key);
 }

@@ -1,9 +1,10 @@
 /**
  * Behaviour the performance work (see BENCHMARKS.md) must not change: the codec's `for...in`
- * walk, the memoized identity header, the CSRF fast path for an exact same-origin `Origin`, and
- * the lazily parsed URL of the reserved plane.
+ * walk, the memoized identity header, the CSRF fast path for an exact same-origin `Origin`, the
+ * lazily parsed URL of the reserved plane, and in-process transports held as hidden properties.
  */
 import assert from "node:assert/strict";
+import { getInProcessTransport, setInProcessTransport } from "../src/in_process_registry.ts";
 import { decodeWire, encodeWire } from "../src/wire/codec.ts";
 import { harness, jsonPost, ORIGIN } from "./_fakes.ts";
 
@@ -100,4 +101,33 @@ Deno.test("withLunora() still reads the WebSocket shard from the query string", 
     new Request(`${ORIGIN}/_lunora/ws?shard=room-1`, { headers: { upgrade: "websocket" } }),
   );
   assert.deepEqual(ns.stubs, ["room-1"]);
+});
+
+Deno.test("setInProcessTransport() leaves no enumerable key on the objects it registers under", () => {
+  const ctx = { waitUntil() {} };
+  const request = new Request(`${ORIGIN}/page`);
+  setInProcessTransport([request, ctx], () => Promise.resolve(new Response("ok")));
+  assert.deepEqual(Object.keys(ctx), ["waitUntil"]);
+  assert.deepEqual(Object.keys({ ...ctx }), ["waitUntil"]);
+  assert.equal(getInProcessTransport({ ...ctx }), undefined, "a copy does not carry it");
+  assert.equal(typeof getInProcessTransport(request), "function");
+});
+
+Deno.test("setInProcessTransport() still registers under a frozen context", async () => {
+  const ctx = Object.freeze({ waitUntil() {} });
+  setInProcessTransport([ctx], () => Promise.resolve(new Response("frozen")));
+  assert.equal(await (await getInProcessTransport(ctx)!("{}")).text(), "frozen");
+});
+
+Deno.test("getInProcessTransport() ignores a transport planted on Object.prototype", () => {
+  const key = Symbol.for("@lunora/astro/in-process-rpc/transport");
+  Object.defineProperty(Object.prototype, key, {
+    value: () => Promise.resolve(new Response("planted")),
+    configurable: true,
+  });
+  try {
+    assert.equal(getInProcessTransport({ waitUntil() {} }), undefined);
+  } finally {
+    delete (Object.prototype as Record<symbol, unknown>)[key];
+  }
 });

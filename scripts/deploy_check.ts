@@ -29,7 +29,7 @@ import {
   TARBALL,
   tarballIsFresh,
 } from "./_e2e_app.ts";
-import { assert, Report, run, StepFailed } from "./_e2e_harness.ts";
+import { assert, Report, run, runScript } from "./_e2e_harness.ts";
 
 const APP = join(ROOT, "examples", "chat");
 const OUT = join(ROOT, ".out", "deploy");
@@ -204,16 +204,4 @@ async function main(): Promise<void> {
   });
 }
 
-let failed: number;
-try {
-  await main();
-} catch (error) {
-  if (!(error instanceof StepFailed)) {
-    await report.check("deploy check", () => {
-      throw error;
-    });
-  }
-} finally {
-  failed = report.summary();
-}
-Deno.exit(failed! > 0 ? 1 : 0);
+await runScript(report, "deploy check", main, () => Promise.resolve());

@@ -22,6 +22,7 @@ import {
   assertInstalledTarball,
   buildApp,
   installApp,
+  lockTree,
   nodeEnv,
   OUT,
   ROOT,
@@ -42,7 +43,7 @@ import {
   signUpUsers,
   type UsersContext,
 } from "./_e2e_checks.ts";
-import { freePort, Report, run, StepFailed, TcpProxy } from "./_e2e_harness.ts";
+import { freePort, Report, run, runScript, TcpProxy } from "./_e2e_harness.ts";
 import {
   checkCrossOriginIdentity,
   checkSameOriginIdentity,
@@ -146,17 +147,6 @@ async function syncShared(): Promise<void> {
   }
 }
 
-/** Runs in one tree share `.out/e2e/`, the example's `node_modules` and `dist/`: one at a time. */
-async function lockTree(): Promise<Deno.FsFile> {
-  Deno.mkdirSync(join(ROOT, ".out"), { recursive: true });
-  const file = await Deno.open(join(ROOT, ".out", "e2e.lock"), { create: true, write: true });
-  const started = performance.now();
-  await file.lock(true); // released when this process exits
-  const waited = (performance.now() - started) / 1000;
-  if (waited > 1) console.log(`waited ${waited.toFixed(0)} s for another e2e run in this tree`);
-  return file;
-}
-
 async function main(): Promise<void> {
   await lockTree();
   await Deno.remove(OUT, { recursive: true }).catch(() => {});
@@ -239,18 +229,4 @@ async function main(): Promise<void> {
   await stop(server6);
 }
 
-let failed: number;
-try {
-  await main();
-} catch (error) {
-  // A failed step is already recorded; anything else is recorded here.
-  if (!(error instanceof StepFailed)) {
-    await report.check("e2e run", () => {
-      throw error;
-    });
-  }
-} finally {
-  await stopAll();
-  failed = report.summary();
-}
-Deno.exit(failed! > 0 ? 1 : 0);
+await runScript(report, "e2e run", main, stopAll);

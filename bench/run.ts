@@ -1,7 +1,9 @@
 /**
  * `deno task bench`: runs every suite in `bench/` and prints, per group, each bench's time and
  * its ratio to the group's baseline (all taken in the same run), then the project's targets
- * with where they land.
+ * with where they land, the size budgets included: each entry bundled and minified from the
+ * sources with `deno bundle`, its static graph gzipped (min+gzip, as `deno task build:npm`
+ * measures the emitted package).
  *
  *   deno task bench              # one run
  *   deno task bench --runs 5     # five runs; each figure is the median over the runs
@@ -13,6 +15,8 @@
  * @module
  */
 
+import { minifiedGraphSize } from "../scripts/_graph_size.ts";
+
 const BENCH_FLAGS = [
   "--unstable-unsafe-proto",
   "--allow-read",
@@ -21,6 +25,13 @@ const BENCH_FLAGS = [
   "--allow-net=127.0.0.1",
 ];
 const benchDir = new URL(".", import.meta.url).pathname;
+const root = new URL("..", import.meta.url).pathname;
+
+/** min+gzip budgets in bytes: each entry with its static graph, bundled and minified. */
+const SIZE_BUDGETS: ReadonlyArray<[entry: string, file: string, budget: number]> = [
+  [".", "mod.ts", 12 * 1024],
+  ["./server", "server.ts", 6 * 1024],
+];
 
 interface Measured {
   n: number;
@@ -164,6 +175,23 @@ function ratioTarget(what: string, ratio: number, limit: number): Target {
   return { what, value: times(ratio), goal: `${limit > 0 ? "≤" : "≥"} ${Math.abs(limit)}×`, met };
 }
 
+async function sizeTargets(): Promise<Target[]> {
+  const out: Target[] = [];
+  for (const [entry, file, budget] of SIZE_BUDGETS) {
+    const size = await minifiedGraphSize(
+      root + file,
+      `${root}.out/bench-size/${file.replace(".ts", "")}`,
+    );
+    out.push({
+      what: `size: ${entry} with its static graph, min+gzip`,
+      value: `${size.gzipBytes} B`,
+      goal: `≤ ${budget} B`,
+      met: size.gzipBytes <= budget,
+    });
+  }
+  return out;
+}
+
 function targets(rows: Row[]): Target[] {
   const at = (name: string, group = "") =>
     find(rows.filter((row) => row.group.includes(group)), name).avg;
@@ -281,7 +309,7 @@ if (import.meta.main) {
   console.log(`runs: ${runs}${runs > 1 ? " (each figure is the median over the runs)" : ""}`);
   printGroups(rows);
   console.log("\nTargets");
-  for (const target of targets(rows)) {
+  for (const target of [...targets(rows), ...await sizeTargets()]) {
     console.log(
       `  ${target.met ? "ok  " : "MISS"} ${target.what}: ${target.value} (target ${target.goal})`,
     );

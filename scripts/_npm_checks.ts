@@ -1,6 +1,6 @@
 /**
  * The checks the npm build runs on its output, each returning its findings (empty = pass):
- * public names, import-graph sizes, the packed file list, publint, arethetypeswrong, a consumer
+ * public names, the packed file list, publint, arethetypeswrong, a consumer
  * install with a Node import smoke test and a type check, and JSR readiness.
  *
  * @module
@@ -15,8 +15,7 @@ import {
   type ResolutionKind,
 } from "@arethetypeswrong/core";
 import { problemAffectsResolutionKind, problemKindInfo } from "@arethetypeswrong/core/problems";
-import { gzipSync } from "node:zlib";
-import { dirname, join, relative } from "node:path";
+import { join } from "node:path";
 import { formatDiagnostics } from "./_npm_emit.ts";
 import { run } from "./_npm_run.ts";
 
@@ -89,62 +88,6 @@ export function publicNames(
     });
   }
   return names;
-}
-
-/** Size of one entry point with its static import graph. */
-export interface GraphSize {
-  /** Emitted modules in the static graph, relative to the package directory. */
-  modules: string[];
-  /** Sum of the modules' bytes. */
-  bytes: number;
-  /** Gzip (level 9) of the modules concatenated, as a bundler would ship them. */
-  gzipBytes: number;
-  /** Non-relative specifiers imported statically anywhere in the graph. */
-  staticExternal: string[];
-  /** Specifiers imported with `import()` anywhere in the graph (not followed). */
-  dynamicImports: string[];
-}
-
-/** Follows the static relative imports of an emitted `.js` module and measures the graph. */
-export function graphSize(entryJs: string, packageDir: string): GraphSize {
-  const seen = new Set<string>();
-  const staticExternal = new Set<string>();
-  const dynamicImports = new Set<string>();
-  const texts: string[] = [];
-  const queue = [entryJs];
-  while (queue.length > 0) {
-    const file = queue.shift()!;
-    if (seen.has(file)) continue;
-    seen.add(file);
-    const text = Deno.readTextFileSync(file);
-    texts.push(text);
-    const source = ts.createSourceFile(file, text, ts.ScriptTarget.Latest, true);
-    for (const statement of source.statements) {
-      const specifier = (ts.isImportDeclaration(statement) || ts.isExportDeclaration(statement)) &&
-          statement.moduleSpecifier && ts.isStringLiteral(statement.moduleSpecifier)
-        ? statement.moduleSpecifier.text
-        : undefined;
-      if (specifier === undefined) continue;
-      if (specifier.startsWith(".")) queue.push(join(dirname(file), specifier));
-      else staticExternal.add(specifier);
-    }
-    const visit = (node: ts.Node): void => {
-      if (ts.isCallExpression(node) && node.expression.kind === ts.SyntaxKind.ImportKeyword) {
-        const arg = node.arguments[0];
-        dynamicImports.add(arg && ts.isStringLiteral(arg) ? arg.text : "<computed>");
-      }
-      ts.forEachChild(node, visit);
-    };
-    visit(source);
-  }
-  const all = new TextEncoder().encode(texts.join("\n"));
-  return {
-    modules: [...seen].map((f) => relative(packageDir, f)).sort(),
-    bytes: texts.reduce((sum, t) => sum + new TextEncoder().encode(t).length, 0),
-    gzipBytes: gzipSync(all, { level: 9 }).length,
-    staticExternal: [...staticExternal].sort(),
-    dynamicImports: [...dynamicImports].sort(),
-  };
 }
 
 /** Set difference both ways, as findings. */

@@ -13,7 +13,8 @@ import {
   packageManifest,
 } from "../scripts/_npm_manifest.ts";
 import { denoApisUsed } from "../scripts/_node_tests.ts";
-import { type DenoDoc, graphSize, publicNames } from "../scripts/_npm_checks.ts";
+import { type DenoDoc, publicNames } from "../scripts/_npm_checks.ts";
+import { graphSize, minifiedGraphSize } from "../scripts/_graph_size.ts";
 
 const imports = {
   "jsonc-parser": "npm:jsonc-parser@3.3.1",
@@ -149,6 +150,35 @@ Deno.test("graphSize() follows static imports, lists dynamic and external ones",
       (await Deno.readFile(join(dir, "b.js"))).length;
     assert.equal(size.bytes, bytes);
     assert.ok(size.gzipBytes > 0);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("minifiedGraphSize() bundles and minifies the static graph and leaves import() chunks out", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const long = "a comment that minification drops ".repeat(40);
+    await Deno.writeTextFile(
+      join(dir, "a.js"),
+      `// ${long}\nimport { b } from "./b.js";\nimport { readFile } from "node:fs";\n` +
+        `export const a = () => [b(), readFile, import("./c.js")];`,
+    );
+    await Deno.writeTextFile(
+      join(dir, "b.js"),
+      `export function b() {\n  const spelledOutLocalName = 1;\n  return spelledOutLocalName;\n}`,
+    );
+    await Deno.writeTextFile(join(dir, "c.js"), `export const c = "${"x".repeat(5000)}";`);
+    const out = join(dir, "out");
+    const size = await minifiedGraphSize(join(dir, "a.js"), out);
+    assert.deepEqual(size.modules, ["a.js"]);
+    assert.deepEqual(size.staticExternal, ["node:fs"]);
+    assert.equal(size.dynamicImports.length, 1);
+    const bundled = await Deno.readTextFile(join(out, "a.js"));
+    assert.ok(!bundled.includes("minification drops"), bundled);
+    assert.ok(!bundled.includes("spelledOutLocalName"), bundled);
+    assert.ok(!bundled.includes("xxxxx"), "the import() chunk is not in the entry");
+    assert.equal(size.bytes, new TextEncoder().encode(bundled).length);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

@@ -166,6 +166,11 @@ export interface StartOptions {
   authSecret?: string;
   /** More `--var NAME:value` bindings (e.g. `LUNORA_API_URL`). */
   vars?: Record<string, string>;
+  /**
+   * The port of wrangler's DevTools inspector proxy, on 127.0.0.1 (`--inspector-port`).
+   * Default: wrangler's own choice.
+   */
+  inspectorPort?: number;
 }
 
 /** The default `BETTER_AUTH_SECRET` of every server this process starts. */
@@ -219,6 +224,9 @@ export async function startApp(
     "--var",
     `LUNORA_ADMIN_TOKEN:${options.adminToken}`,
     ...Object.entries(vars).flatMap(([name, value]) => ["--var", `${name}:${value}`]),
+    ...(options.inspectorPort === undefined
+      ? []
+      : ["--inspector-ip", "127.0.0.1", "--inspector-port", String(options.inspectorPort)]),
   ];
   const process = new GroupProcess(cmd, options.logPath, { cwd: appDir, env });
   const origin = `http://127.0.0.1:${options.port}`;

@@ -16,10 +16,22 @@
  *   the worker's own origin over HTTP, both on the composed worker.
  *
  *   deno task bench:workerd [--requests 1000] [--rounds 10] [--connections 8] [--reuse]
- *                           [--only page,rpc,ssr] [--aa]
+ *                           [--only page,rpc,ssr] [--aa] [--profile]
  *
  * `--aa` serves the bare build twice and measures it against itself (page and rpc): how far
  * apart two identical sides come out is the resolution of the method on this machine.
+ *
+ * `--profile` replaces the timed rounds with one CPU profile of the worker isolate per side:
+ * each `wrangler dev` gets its own inspector port (127.0.0.1), and after a warm-up V8's sampling
+ * profiler (asked for every 100 µs; about 200 µs apart here, over the DevTools Protocol)
+ * records one load of `--requests` requests. Each `.cpuprofile` is written to
+ * `.out/bench-workerd/profiles/` (it loads in Chrome DevTools) and its samples are attributed
+ * through the build's source maps to `@lunora/astro`, the bench entry (`src/worker.ts`),
+ * Astro + app, GC and `(program)` (see `_bench_profile.ts`). `@lunora/astro`'s share of the
+ * isolate's samples on the composed page bounds what the composition costs a page whose limit
+ * is the isolate's CPU; the CPU per request printed beside it (the isolate's, `wrangler dev`'s,
+ * the machine's) shows how small a part of the whole the isolate is here. About 20,000 samples
+ * per profile take `--profile --only page,rpc --requests 10000`.
  *
  * `--reuse` skips install and build when `.out/bench-workerd/` already holds both builds.
  * Every process started here runs in its own process group and is stopped on exit or Ctrl-C.
@@ -40,6 +52,13 @@ import {
 import { freePort, run } from "./_e2e_harness.ts";
 import { type BenchApps, prepareApps, RPC_ENVELOPE } from "./_bench_app.ts";
 import { ensureAutocannon, type Load, type LoadResult, runLoad } from "./_bench_load.ts";
+import {
+  type Category,
+  describeAttribution,
+  type Profiled,
+  profileSide,
+  shareOf,
+} from "./_bench_profile.ts";
 
 const OUT = join(ROOT, ".out", "bench-workerd");
 
@@ -57,6 +76,8 @@ interface Options {
   aa: boolean;
   /** Scenarios to run (all by default). */
   only: ScenarioKey[];
+  /** One CPU profile of the worker isolate per side instead of the timed rounds. */
+  profile: boolean;
 }
 
 function parseOptions(args: string[]): Options {
@@ -67,11 +88,16 @@ function parseOptions(args: string[]): Options {
     reuse: false,
     aa: false,
     only: ["page", "rpc", "ssr"],
+    profile: false,
   };
   for (let i = 0; i < args.length; i++) {
     const arg = args[i]!;
     if (arg === "--reuse") {
       options.reuse = true;
+      continue;
+    }
+    if (arg === "--profile") {
+      options.profile = true;
       continue;
     }
     if (arg === "--aa") {
@@ -255,6 +281,98 @@ function printSummary(name: string, { sides, rounds }: Measured): void {
   );
 }
 
+/** With `--profile`, per server: its inspector port, process group and app directory. */
+type Inspected = { inspectorPort: number; pgid: number; appDir: string };
+
+/** A file name for a side: `page-composed-withlunora`. */
+function slug(scenario: ScenarioKey, label: string): string {
+  return `${scenario}-${label.toLowerCase().replace(/[^a-z0-9]+/g, "-").replace(/^-|-$/g, "")}`;
+}
+
+/**
+ * `--profile`: for each side of each scenario, a warm-up, then one load of `--requests`
+ * requests under V8's sampling profiler; prints where the isolate's samples went.
+ */
+async function profileScenarios(
+  scenarios: Scenario[],
+  inspected: Map<string, Inspected>,
+  options: Options,
+  autocannon: string,
+  env: Record<string, string>,
+): Promise<number> {
+  const dir = join(OUT, "profiles");
+  console.log(
+    `\nCPU profiles of the worker isolate: ${options.requests} requests per side, ` +
+      `${options.connections} connections, sampling every 100 µs; load average ${loadAverage()}`,
+  );
+  const profiled = new Map<ScenarioKey, Profiled[]>();
+  let failed = 0;
+  for (const scenario of scenarios) {
+    const results: Profiled[] = [];
+    for (const side of scenario.sides) {
+      const target = inspected.get(new URL(side.load.url).origin)!;
+      const file = join(dir, `${slug(scenario.key, side.label)}.cpuprofile`);
+      const result = await profileSide(autocannon, { ...target, load: side.load, file }, env);
+      results.push(result);
+      failed += result.result.failed;
+      console.log(
+        `\n${scenario.name}, ${side.label}: ${result.result.completed} requests ` +
+          `(${result.result.rps.toFixed(1)} req/s while profiled` +
+          (result.result.failed > 0 ? `, ${result.result.failed} failed` : "") +
+          `), ${file.slice(ROOT.length + 1)}`,
+      );
+      for (const line of describeAttribution(result.attribution)) console.log(`  ${line}`);
+      const { samples, total, interval } = result.attribution;
+      const isolate = (total - samples["(idle)"]) * interval / 1000 / result.result.completed;
+      const cpu = result.cpuPerRequest;
+      console.log(
+        `    CPU per request: isolate ≈ ${isolate.toFixed(2)} ms (not-idle samples × median ` +
+          `interval)` +
+          (cpu
+            ? `, wrangler dev's processes ${cpu.group.toFixed(2)} ms, the machine ` +
+              `${cpu.machine.toFixed(2)} ms (all cores, load generator included)`
+            : ""),
+      );
+    }
+    profiled.set(scenario.key, results);
+  }
+  console.log(`\nShares of the isolate's non-idle samples (load average now ${loadAverage()})`);
+  for (const scenario of scenarios) {
+    scenario.sides.forEach((side, index) => {
+      const attribution = profiled.get(scenario.key)![index]!.attribution;
+      const busy = attribution.total - attribution.samples["(idle)"];
+      const share = (category: Category) =>
+        `${shareOf(attribution, category).toFixed(2)}%`.padStart(7);
+      console.log(
+        `  ${scenario.key.padEnd(4)} ${side.label.padEnd(36)} ${String(busy).padStart(7)} ` +
+          `samples: @lunora/astro ${share("@lunora/astro")}, entry ${share("bench entry")}, ` +
+          `Astro + app ${share("Astro + app")}, GC ${share("(garbage collector)")}, ` +
+          `program ${share("(program)")}`,
+      );
+    });
+  }
+  const page = profiled.get("page")?.map((side) => side.attribution);
+  const labels = scenarios.find((scenario) => scenario.key === "page")?.sides.map((s) => s.label);
+  if (page && labels) {
+    const ours = shareOf(page[0]!, "@lunora/astro");
+    console.log(
+      `\n  ${ours <= 2 ? "ok  " : "MISS"} @lunora/astro share of worker CPU on an Astro page ` +
+        `(${labels[0]}): ${ours.toFixed(2)}% of the isolate's non-idle ` +
+        `samples (target ≤ 2%; it bounds the page throughput the composition costs where the ` +
+        `isolate's CPU is the limit)`,
+    );
+    const composed = shareOf(page[0]!, "@lunora/astro", "bench entry");
+    const bare = shareOf(page[1]!, "@lunora/astro", "bench entry");
+    console.log(
+      `  info the entries beside Astro's handle, ${labels[0]} − ${labels[1]}: ` +
+        `${composed.toFixed(2)}% − ${bare.toFixed(2)}% = ` +
+        `${(composed - bare).toFixed(2)} points of the isolate's non-idle samples`,
+    );
+  }
+  if (failed > 0) console.log(`\n${failed} requests failed (see the sides above)`);
+  return failed > 0 ? 1 : 0;
+}
+
 async function main(): Promise<number> {
   const options = parseOptions(Deno.args);
   console.log(
@@ -277,6 +395,8 @@ async function main(): Promise<number> {
   }
 
   const servers: Server[] = [];
+  /** Per server origin, with `--profile`: its inspector port and the app it serves. */
+  const inspected = new Map<string, Inspected>();
   const stopAll = async () => {
     await Promise.all(servers.splice(0).map((server) => server.process.stop()));
   };
@@ -293,14 +413,18 @@ async function main(): Promise<number> {
       const state = join(OUT, "state", kind);
       await Deno.remove(state, { recursive: true }).catch(() => {});
       Deno.mkdirSync(state, { recursive: true });
-      servers.push(
-        await startApp(dir, env, {
-          port: freePort(),
-          persistTo: state,
-          adminToken: crypto.randomUUID(),
-          logPath: join(OUT, `wrangler-${kind}.log`),
-        }),
-      );
+      const inspectorPort = options.profile ? freePort() : undefined;
+      const server = await startApp(dir, env, {
+        port: freePort(),
+        persistTo: state,
+        adminToken: crypto.randomUUID(),
+        logPath: join(OUT, `wrangler-${kind}.log`),
+        ...(inspectorPort === undefined ? {} : { inspectorPort }),
+      });
+      servers.push(server);
+      if (inspectorPort !== undefined) {
+        inspected.set(server.origin, { inspectorPort, pgid: server.process.pid, appDir: dir });
+      }
     }
     const [composed, bare] = servers as [Server, Server];
     for (const server of servers) {
@@ -364,6 +488,10 @@ async function main(): Promise<number> {
         ],
       },
     ];
+    if (options.profile) {
+      const chosen = scenarios.filter((scenario) => options.only.includes(scenario.key));
+      return await profileScenarios(chosen, inspected, options, autocannon, env);
+    }
     console.log(
       `\n${options.rounds} rounds × ${options.requests} requests per side, ` +
         `${options.connections} connections, autocannon; load average ${loadAverage()}`,

@@ -539,3 +539,44 @@ Deno.test("withLunora() factory form exports scheduled and queue and decides per
   await worker.queue!({}, { owned: false }, fakeCtx());
   assert.deepEqual(calls, ["lunora", "host", "host-queue"]);
 });
+
+Deno.test("withLunora() validates a factory's options again only when a top-level field changes", async () => {
+  let reads = 0;
+  const routes = {
+    get "GET /hello"() {
+      reads++;
+      return () => new Response("hello");
+    },
+  };
+  const shard = fakeNamespace();
+  const worker = withLunora(hostSpy(), (env: { CAP?: number }) => ({
+    shardDO: shard,
+    routes,
+    ...(env.CAP === undefined ? {} : { maxBodyBytes: env.CAP }),
+  }));
+  for (let i = 0; i < 3; i++) {
+    const response = await worker.fetch(new Request(`${ORIGIN}/hello`), {}, fakeCtx());
+    assert.equal(await response.text(), "hello");
+  }
+  assert.equal(reads, 1, "the same routes object is compiled once");
+  const capped = await worker.fetch(jsonPost("/_lunora/rpc", rpcBody), { CAP: 8 }, fakeCtx());
+  assert.equal(capped.status, 413, "a new field value is compiled and used at once");
+  assert.equal(reads, 2);
+  const uncapped = await worker.fetch(jsonPost("/_lunora/rpc", rpcBody), {}, fakeCtx());
+  assert.equal(uncapped.status, 200);
+  assert.equal(shard.calls.length, 1);
+});
+
+Deno.test("withLunora() calls the closures of each factory result, not the first one's", async () => {
+  const ns = fakeNamespace();
+  const worker = withLunora(hostSpy(), (env: { ALLOW: boolean }) => ({
+    shardDO: ns,
+    authorizeShard: () => env.ALLOW,
+  }));
+  const call = { functionPath: "messages:list", args: {}, shardKey: "tenant-a" };
+  const allowed = await worker.fetch(jsonPost("/_lunora/rpc", call), { ALLOW: true }, fakeCtx());
+  const denied = await worker.fetch(jsonPost("/_lunora/rpc", call), { ALLOW: false }, fakeCtx());
+  assert.equal(allowed.status, 200);
+  assert.equal(denied.status, 403);
+  assert.equal(ns.calls.length, 1);
+});

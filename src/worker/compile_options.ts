@@ -47,6 +47,8 @@ export interface CompiledOptions<Env = any> {
   trustedOrigins: ReadonlySet<string>;
   cors: CompiledCors | null;
   headers: CompiledHeaders | null;
+  /** The fields of `options` as `[key, value, …]`, each function replaced by one marker. */
+  data: readonly unknown[];
 }
 
 const ROUTE_KEY = /^(?:([A-Za-z]+) +)?(\/\S*)$/;
@@ -70,6 +72,15 @@ export function isNamespace(value: unknown): value is DurableObjectNamespaceLike
   return typeof ns.getByName === "function" ||
     (typeof ns.get === "function" && typeof ns.idFromName === "function");
 }
+
+/** The options that must be functions when given. */
+const FUNCTIONS = [
+  "authHandler",
+  "resolveIdentity",
+  "authorizeShard",
+  "adminGate",
+  "queue",
+] as const;
 
 function optionalFunction(options: LunoraOptions, name: keyof LunoraOptions): void {
   const value = options[name];
@@ -144,9 +155,7 @@ export function compileOptions<Env = any>(options: LunoraOptions<Env>): Compiled
   if (!isNamespace(options.shardDO)) {
     fail(`"shardDO" must be a Durable Object namespace binding such as env.SHARD`);
   }
-  for (const name of ["authHandler", "resolveIdentity", "authorizeShard", "adminGate"] as const) {
-    optionalFunction(options, name);
-  }
+  for (const name of FUNCTIONS) optionalFunction(options, name);
   const defaultShardKey = options.defaultShardKey ?? "__root__";
   if (typeof defaultShardKey !== "string" || defaultShardKey === "") {
     fail(`"defaultShardKey" must be a non-empty string, got ${quote(defaultShardKey)}`);
@@ -170,9 +179,6 @@ export function compileOptions<Env = any>(options: LunoraOptions<Env>): Compiled
     for (const [cron, handler] of Object.entries(options.crons)) {
       if (typeof handler !== "function") fail(`crons key ${quote(cron)} needs a function`);
     }
-  }
-  if (options.queue !== undefined && typeof options.queue !== "function") {
-    fail(`"queue" must be a function`);
   }
 
   const security = options.security ?? {};
@@ -212,5 +218,41 @@ export function compileOptions<Env = any>(options: LunoraOptions<Env>): Compiled
     trustedOrigins,
     cors,
     headers: compileHeaders(security.headers),
+    data: dataFields(options),
   };
+}
+
+/**
+ * Compiles the latest result of an options factory, reusing `previous` when the result has the
+ * same keys in the same order, every function where `previous` had one, and every other field
+ * the very value it was. A factory typically returns the same bindings and nested objects
+ * every time and new closures; closures are read from `options` when they are called, and a
+ * function where one was valid before is valid again.
+ */
+// deno-lint-ignore no-explicit-any
+export function recompileOptions<Env = any>(
+  options: LunoraOptions<Env>,
+  previous: CompiledOptions<Env> | undefined,
+): CompiledOptions<Env> {
+  if (previous === undefined || typeof options !== "object" || options === null) {
+    return compileOptions(options);
+  }
+  const data = dataFields(options);
+  const before = previous.data;
+  if (data.length !== before.length || data.some((value, i) => value !== before[i])) {
+    return compileOptions(options);
+  }
+  return { ...previous, options };
+}
+
+/** Stands for any function in {@linkcode CompiledOptions.data}. */
+const A_FUNCTION: unique symbol = Symbol("a function");
+
+function dataFields(options: object): unknown[] {
+  const data: unknown[] = [];
+  for (const key of Object.keys(options)) {
+    const value = (options as Record<string, unknown>)[key];
+    data.push(key, typeof value === "function" ? A_FUNCTION : value);
+  }
+  return data;
 }

@@ -21,6 +21,7 @@ import {
   compileOptions,
   DEFAULT_HEADERS,
   isNamespace,
+  recompileOptions,
 } from "./compile_options.ts";
 import { errorResponse, toErrorResponse } from "./errors.ts";
 import type { LunoraOptions, LunoraOptionsInput, RouteHandler } from "./options.ts";
@@ -155,6 +156,7 @@ export function withLunora<Env = any, Ctx extends ExecutionContextLike = any>(
   let staticHeaders: CompiledHeaders | null = DEFAULT_HEADERS;
   if (isFunction(options)) {
     const factory = options as (env: Env) => LunoraOptions<Env>;
+    let previous: CompiledOptions<Env> | undefined;
     resolve = (env) => {
       let made: LunoraOptions<Env>;
       try {
@@ -167,7 +169,8 @@ export function withLunora<Env = any, Ctx extends ExecutionContextLike = any>(
         return { failure: notConfigured };
       }
       try {
-        return { compiled: compileOptions(made) };
+        previous = recompileOptions(made, previous);
+        return { compiled: previous };
       } catch (error) {
         console.error(`${LOG_PREFIX} The withLunora options are invalid:`, error);
         return { failure: internal };

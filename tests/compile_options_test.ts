@@ -1,0 +1,45 @@
+import assert from "node:assert/strict";
+import { compileOptions, recompileOptions } from "../src/worker/compile_options.ts";
+import { fakeNamespace } from "./_fakes.ts";
+
+const shardDO = fakeNamespace();
+const routes = { "GET /hello": () => new Response("hello") };
+
+Deno.test("recompileOptions() reuses the previous compilation when only functions are new", () => {
+  const previous = compileOptions({ shardDO, routes, authorizeShard: () => true });
+  const next = { shardDO, routes, authorizeShard: () => false };
+  const compiled = recompileOptions(next, previous);
+  assert.equal(compiled.routes, previous.routes, "the route table is not built again");
+  assert.equal(compiled.options, next, "the new functions are the ones called");
+});
+
+Deno.test("recompileOptions() compiles again when a field that is not a function changes", () => {
+  const previous = compileOptions({ shardDO, routes });
+  const compiled = recompileOptions({ shardDO, routes, maxBodyBytes: 8 }, previous);
+  assert.equal(compiled.maxBodyBytes, 8);
+  const other = recompileOptions({ shardDO, routes: { ...routes } }, previous);
+  assert.notEqual(other.routes, previous.routes);
+});
+
+Deno.test("recompileOptions() rejects a function given where an object was absent before", () => {
+  const previous = compileOptions({ shardDO });
+  assert.throws(
+    () => recompileOptions({ shardDO, routes: (() => {}) as never }, previous),
+    { name: "TypeError", message: /"routes" must be an object/ },
+  );
+});
+
+Deno.test("recompileOptions() compiles again when the same object was mutated", () => {
+  const options: { shardDO: typeof shardDO; maxBodyBytes?: number } = { shardDO };
+  const previous = compileOptions(options);
+  options.maxBodyBytes = 16;
+  assert.equal(recompileOptions(options, previous).maxBodyBytes, 16);
+});
+
+Deno.test("recompileOptions() still rejects a function option that is no longer a function", () => {
+  const previous = compileOptions({ shardDO, resolveIdentity: () => null });
+  assert.throws(
+    () => recompileOptions({ shardDO, resolveIdentity: "nobody" as never }, previous),
+    { name: "TypeError", message: /"resolveIdentity" must be a function, got "nobody"/ },
+  );
+});

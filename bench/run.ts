@@ -15,7 +15,7 @@
  * @module
  */
 
-import { minifiedGraphSize } from "../scripts/_graph_size.ts";
+import { minifiedGraphSize, SIZE_BUDGETS } from "../scripts/_graph_size.ts";
 
 const BENCH_FLAGS = [
   "--unstable-unsafe-proto",
@@ -26,12 +26,9 @@ const BENCH_FLAGS = [
 ];
 const benchDir = new URL(".", import.meta.url).pathname;
 const root = new URL("..", import.meta.url).pathname;
-
-/** min+gzip budgets in bytes: each entry with its static graph, bundled and minified. */
-const SIZE_BUDGETS: ReadonlyArray<[entry: string, file: string, budget: number]> = [
-  [".", "mod.ts", 12 * 1024],
-  ["./server", "server.ts", 6 * 1024],
-];
+const { exports } = JSON.parse(Deno.readTextFileSync(`${root}deno.json`)) as {
+  exports: Record<string, string>;
+};
 
 interface Measured {
   n: number;
@@ -177,10 +174,11 @@ function ratioTarget(what: string, ratio: number, limit: number): Target {
 
 async function sizeTargets(): Promise<Target[]> {
   const out: Target[] = [];
-  for (const [entry, file, budget] of SIZE_BUDGETS) {
+  for (const [entry, budget] of Object.entries(SIZE_BUDGETS)) {
+    const file = exports[entry]!.replace(/^\.\//, "");
     const size = await minifiedGraphSize(
       root + file,
-      `${root}.out/bench-size/${file.replace(".ts", "")}`,
+      `${root}.out/bench-size/${file.replace(/\.ts$/, "")}`,
     );
     out.push({
       what: `size: ${entry} with its static graph, min+gzip`,

@@ -63,6 +63,22 @@ export interface LoadResult {
   completed: number;
 }
 
+/** The middle value (the mean of the two middle ones for an even count). */
+export function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
+}
+
+/** A short unmeasured load before a measured one: JIT, the shard's SQLite pages, connections. */
+export async function warmUp(
+  autocannon: string,
+  load: Load,
+  env: Record<string, string>,
+): Promise<void> {
+  await runLoad(autocannon, { ...load, requests: Math.min(500, load.requests) }, env);
+}
+
 /** Runs autocannon once; throws when it cannot run. */
 export async function runLoad(
   autocannon: string,

@@ -32,7 +32,7 @@ import {
   type SourceMapInput,
   TraceMap,
 } from "@jridgewell/trace-mapping";
-import { type Load, type LoadResult, runLoad } from "./_bench_load.ts";
+import { type Load, type LoadResult, median, runLoad, warmUp } from "./_bench_load.ts";
 
 /** A node of a `.cpuprofile` (the `Profiler.Profile` of the DevTools Protocol). */
 export interface ProfileNode {
@@ -393,7 +393,7 @@ export function attribute(profile: CpuProfile, origins: SourceOrigins): Attribut
     ours,
     others,
     duration: profile.endTime - profile.startTime,
-    interval: [...profile.timeDeltas].sort((a, b) => a - b)[profile.timeDeltas.length >> 1] ?? 0,
+    interval: profile.timeDeltas.length > 0 ? median(profile.timeDeltas) : 0,
   };
 }
 
@@ -515,7 +515,7 @@ export async function profileSide(
   target: ProfileTarget,
   env: Record<string, string>,
 ): Promise<Profiled> {
-  await runLoad(autocannon, { ...target.load, requests: Math.min(500, target.load.requests) }, env);
+  await warmUp(autocannon, target.load, env);
   let before: CpuTicks | undefined;
   let after: CpuTicks | undefined;
   const { profile, value: result } = await recordProfile(target.inspectorPort, async () => {

@@ -10,6 +10,16 @@ import { gzipSync } from "node:zlib";
 import { basename, dirname, join, relative } from "node:path";
 import { run } from "./_npm_run.ts";
 
+/**
+ * Budgets in bytes, min+gzip (size-limit's convention), per deno.json export: the entry with its
+ * static graph, bundled and minified as a consumer's build ships it. `deno task build:npm`
+ * fails over one; `deno task bench` prints them as targets.
+ */
+export const SIZE_BUDGETS: Readonly<Record<string, number>> = {
+  ".": 12 * 1024,
+  "./server": 6 * 1024,
+};
+
 /** Size of one entry point with its static import graph. */
 export interface GraphSize {
   /** Emitted modules in the static graph, relative to the package directory. */

@@ -51,7 +51,14 @@ import {
 } from "./_e2e_app.ts";
 import { freePort, run } from "./_e2e_harness.ts";
 import { type BenchApps, prepareApps, RPC_ENVELOPE } from "./_bench_app.ts";
-import { ensureAutocannon, type Load, type LoadResult, runLoad } from "./_bench_load.ts";
+import {
+  ensureAutocannon,
+  type Load,
+  type LoadResult,
+  median,
+  runLoad,
+  warmUp,
+} from "./_bench_load.ts";
 import {
   type Category,
   describeAttribution,
@@ -199,12 +206,6 @@ interface Measured {
   rounds: LoadResult[][];
 }
 
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = sorted.length >> 1;
-  return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
-}
-
 /** The median over rounds of `of(round)`, with the smallest and largest, as text. */
 function spread(rounds: LoadResult[][], of: (round: LoadResult[]) => number): {
   value: number;
@@ -228,10 +229,7 @@ async function measure(
   env: Record<string, string>,
 ): Promise<Measured> {
   const rounds: LoadResult[][] = [];
-  // Warm-up: JIT, the shard's SQLite pages, connection pools.
-  for (const side of scenario.sides) {
-    await runLoad(autocannon, { ...side.load, requests: Math.min(500, options.requests) }, env);
-  }
+  for (const side of scenario.sides) await warmUp(autocannon, side.load, env);
   for (let round = 0; round < options.rounds; round++) {
     const order = scenario.sides.map((_, index) => index);
     if (round % 2 === 1) order.reverse();

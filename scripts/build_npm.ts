@@ -44,7 +44,7 @@ import {
   packageManifest,
 } from "./_npm_manifest.ts";
 import { prepareNodeTests, runNodeTests } from "./_node_tests.ts";
-import { type GraphSize, graphSize, minifiedGraphSize } from "./_graph_size.ts";
+import { type GraphSize, graphSize, minifiedGraphSize, SIZE_BUDGETS } from "./_graph_size.ts";
 import { parseNpmSpecifier } from "./_npm_specifiers.ts";
 import { run } from "./_npm_run.ts";
 
@@ -57,12 +57,6 @@ const tarballPath = join(root, ".out", "lunora-astro.tgz");
 
 /** Subpaths that run inside workerd and during SSR: no build-time or worker code, no `node:`. */
 const WORKERD_ENTRIES = ["./server"];
-/**
- * Budgets in bytes, min+gzip (size-limit's convention): the entry with its static graph,
- * bundled and minified as a consumer's build ships it. Exceeding one fails the build. The
- * emitted files themselves stay unminified and readable; their gzip size is reported beside.
- */
-const GZIP_BUDGETS: Readonly<Record<string, number>> = { ".": 12 * 1024, "./server": 6 * 1024 };
 const FORBIDDEN_IN_WORKERD = [`${ESM_DIR}/src/integration/`, `${ESM_DIR}/src/worker/`];
 
 interface DenoConfig {
@@ -259,7 +253,7 @@ async function sizeCheck(exports: Readonly<Record<string, string>>): Promise<Che
   }
   notes.push("entry       modules     bytes   gzip   min+gzip  budget (min+gzip)");
   for (const [subpath, { emitted, minified }] of sizes) {
-    const budget = GZIP_BUDGETS[subpath];
+    const budget = SIZE_BUDGETS[subpath];
     notes.push(
       [
         subpath.padEnd(10),

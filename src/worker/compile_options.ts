@@ -239,9 +239,8 @@ export function recompileOptions<Env = any>(
   }
   const data = dataFields(options);
   const before = previous.data;
-  if (data.length !== before.length || data.some((value, i) => value !== before[i])) {
-    return compileOptions(options);
-  }
+  if (data.length !== before.length) return compileOptions(options);
+  for (let i = 0; i < data.length; i++) if (data[i] !== before[i]) return compileOptions(options);
   return { ...previous, options };
 }
 

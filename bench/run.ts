@@ -15,7 +15,7 @@
  * @module
  */
 
-import { minifiedGraphSize, SIZE_BUDGETS } from "../scripts/_graph_size.ts";
+import { minifiedGraphSize, SIZE_BUDGETS } from "../scripts/npm/graph_size.ts";
 
 const BENCH_FLAGS = [
   "--unstable-unsafe-proto",

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { dependencyRange, type NpmReference } from "./_npm_specifiers.ts";
+import { dependencyRange, type NpmReference } from "./specifiers.ts";
 
 /** Directory of the emitted JavaScript and declarations inside the package. */
 export const ESM_DIR = "esm";

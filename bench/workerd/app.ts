@@ -17,8 +17,8 @@
  * @module
  */
 import { join } from "node:path";
-import { run } from "./_e2e_harness.ts";
-import { ROOT, TARBALL } from "./_e2e_app.ts";
+import { run } from "../../tests/workerd/process.ts";
+import { ROOT, TARBALL } from "../../tests/workerd/example_app.ts";
 
 /** The example the builds are made from. */
 export const EXAMPLE: string = join(ROOT, "examples", "chat");

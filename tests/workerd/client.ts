@@ -4,7 +4,8 @@
  *
  * @module
  */
-import { assert, waitFor } from "./_e2e_harness.ts";
+import { assert } from "./report.ts";
+import { waitFor } from "./process.ts";
 
 /** A JSON answer from the worker. */
 export interface JsonAnswer {

@@ -4,10 +4,9 @@
  *
  * @module
  */
-import type { CheckContext } from "./_e2e_checks.ts";
-import { browserHeaders, signUp, type User } from "./_e2e_client.ts";
-import { assert } from "./_e2e_harness.ts";
-import { type Answer, Tally } from "./_soak_client.ts";
+import { assert, type CheckContext } from "../report.ts";
+import { browserHeaders, signUp, type User } from "../client.ts";
+import { type Answer, Tally } from "./tally.ts";
 
 /** The soak test's context: the e2e check context plus the current phase's tally. */
 export interface SoakContext extends CheckContext {

@@ -8,8 +8,8 @@
  */
 import ts from "typescript";
 import { dirname, join, relative } from "node:path";
-import { isRelative, mapSpecifier, type NpmReference } from "./_npm_specifiers.ts";
-import { run } from "./_npm_run.ts";
+import { isRelative, mapSpecifier, type NpmReference } from "./specifiers.ts";
+import { run } from "./command.ts";
 
 /** The sources' module graph, found without type-checking. */
 export interface SourceGraph {

@@ -11,7 +11,8 @@
  *
  * @module
  */
-import { check, type UsersContext } from "./_e2e_checks.ts";
+import { assert, check } from "../report.ts";
+import type { UsersContext } from "./checks.ts";
 import {
   authPost,
   browserHeaders,
@@ -24,8 +25,8 @@ import {
   type Token,
   type User,
   wsUrl,
-} from "./_e2e_client.ts";
-import { assert, type TcpProxy } from "./_e2e_harness.ts";
+} from "../client.ts";
+import type { TcpProxy } from "../tcp_proxy.ts";
 
 type Viewer = Token["value"]["viewer"];
 

@@ -6,19 +6,13 @@
  *
  * @module
  */
-import type { Server } from "./_e2e_app.ts";
-import { check } from "./_e2e_checks.ts";
-import { browserHeaders, wsUrl } from "./_e2e_client.ts";
-import { assert } from "./_e2e_harness.ts";
-import {
-  describeMemory,
-  LiveSubscriber,
-  percentiles,
-  type WorkerdMemory,
-  workerdMemory,
-} from "./_soak_client.ts";
-import { type Row, sendMessage, type SoakContext, storedRows, user } from "./_soak_context.ts";
-import type { User } from "./_e2e_client.ts";
+import { browserHeaders, type User, wsUrl } from "../client.ts";
+import type { Server } from "../example_app.ts";
+import { assert, check } from "../report.ts";
+import { type Row, sendMessage, type SoakContext, storedRows, user } from "./context.ts";
+import { LiveSubscriber } from "./live_subscriber.ts";
+import { describeMemory, type WorkerdMemory, workerdMemory } from "./memory.ts";
+import { percentiles } from "./tally.ts";
 
 /** The sizes of the load. */
 export interface LoadOptions {

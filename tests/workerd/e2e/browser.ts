@@ -6,9 +6,9 @@
  */
 import { chromium } from "playwright-core";
 import { join } from "node:path";
-import { check, SEEDED } from "./_e2e_checks.ts";
-import type { CheckContext } from "./_e2e_checks.ts";
-import { assert, run, waitFor } from "./_e2e_harness.ts";
+import { assert, check, type CheckContext } from "../report.ts";
+import { SEEDED } from "./checks.ts";
+import { run, waitFor } from "../process.ts";
 
 /** Where Debian's `chromium` package puts the browser. */
 export const CHROMIUM = "/usr/bin/chromium";

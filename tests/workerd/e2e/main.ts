@@ -31,8 +31,8 @@ import {
   TARBALL,
   tarballIsFresh,
   typeCheckApp,
-} from "./_e2e_app.ts";
-import { checkBrowser, ensureChromium } from "./_e2e_browser.ts";
+} from "../example_app.ts";
+import { checkBrowser, ensureChromium } from "./browser.ts";
 import {
   checkEdges,
   checkInProcess,
@@ -42,13 +42,15 @@ import {
   checkSsr,
   signUpUsers,
   type UsersContext,
-} from "./_e2e_checks.ts";
-import { freePort, Report, run, runScript, TcpProxy } from "./_e2e_harness.ts";
+} from "./checks.ts";
+import { freePort, run } from "../process.ts";
+import { Report, runScript } from "../report.ts";
+import { TcpProxy } from "../tcp_proxy.ts";
 import {
   checkCrossOriginIdentity,
   checkSameOriginIdentity,
   type IdentityContext,
-} from "./_e2e_identity.ts";
+} from "./identity.ts";
 
 const CHAT = join(ROOT, "examples", "chat");
 const CHAT_ASTRO6 = join(ROOT, "examples", "chat-astro6");

@@ -13,7 +13,7 @@
  *    memory before and after.
  * 5. Restart (row 53) on the same state and port, with no admin token configured (row 25):
  *    the rows are there, subscribers reconnect, resume and receive new pushes.
- * 6. The package alone on bare workerd (`_soak_bare.ts`): mixed traffic in blocks of 10,000
+ * 6. The package alone on bare workerd (`bare.ts`): mixed traffic in blocks of 10,000
  *    requests; nothing lost, and memory levels off (wrangler dev's own growth left out).
  *
  * Options (all optional): `--rounds N` of load (default 10), `--subscribers N` (20),
@@ -34,21 +34,23 @@ import {
   type Server,
   ServerSet,
   tarballIsFresh,
-} from "./_e2e_app.ts";
-import { freePort, Report, run, runScript } from "./_e2e_harness.ts";
-import { describeMemory, Tally, workerdMemory } from "./_soak_client.ts";
-import type { User } from "./_e2e_client.ts";
-import { phase, signUpCounted, type SoakContext } from "./_soak_context.ts";
-import { checkBareWorkerd } from "./_soak_bare.ts";
-import { checkFaults } from "./_soak_faults.ts";
-import { checkAdminUnset, checkHostile } from "./_soak_hostile.ts";
+} from "../example_app.ts";
+import { freePort, run } from "../process.ts";
+import { Report, runScript } from "../report.ts";
+import { describeMemory, workerdMemory } from "./memory.ts";
+import { Tally } from "./tally.ts";
+import type { User } from "../client.ts";
+import { phase, signUpCounted, type SoakContext } from "./context.ts";
+import { checkBareWorkerd } from "./bare.ts";
+import { checkFaults } from "./faults.ts";
+import { checkAdminUnset, checkHostile } from "./hostile.ts";
 import {
   checkLoad,
   checkRestart,
   type LoadOptions,
   type LoadState,
   WRITES_AFTER_RESTART,
-} from "./_soak_load.ts";
+} from "./load.ts";
 
 const CHAT = join(ROOT, "examples", "chat");
 const OUT = join(ROOT, ".out", "soak");

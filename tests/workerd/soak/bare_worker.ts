@@ -2,12 +2,12 @@
  * The worker the soak test runs on bare workerd (no wrangler, no dev proxy, no inspector
  * client but its own): `withLunora` from this repository's sources around a host that renders a
  * page or throws, and a Durable Object shard that answers RPCs. It isolates the package's own
- * memory behaviour from the dev tooling's. Bundled with `deno bundle` by `_soak_bare.ts`.
+ * memory behaviour from the dev tooling's. Bundled with `deno bundle` by `bare.ts`.
  *
  * @module
  */
-import { withLunora } from "../src/worker/with_lunora.ts";
-import type { DurableObjectNamespaceLike } from "../src/types.ts";
+import { withLunora } from "../../../src/worker/with_lunora.ts";
+import type { DurableObjectNamespaceLike } from "../../../src/types.ts";
 
 /** A shard that counts its calls and echoes the function path. */
 export class Shard {

@@ -8,7 +8,7 @@
 import ts from "typescript";
 import { gzipSync } from "node:zlib";
 import { basename, dirname, join, relative } from "node:path";
-import { run } from "./_npm_run.ts";
+import { run } from "./command.ts";
 
 /**
  * Budgets in bytes, min+gzip (size-limit's convention), per deno.json export: the entry with its

@@ -2,7 +2,7 @@
  * `deno task bench:workerd`: what the composition costs on workerd, measured side by side
  * under load (not part of CI; it takes a few minutes).
  *
- * Builds `examples/chat` twice in `.out/bench-workerd/` (see `_bench_app.ts`): `composed`
+ * Builds `examples/chat` twice in `.out/bench-workerd/` (see `app.ts`): `composed`
  * (`withLunora(handle, options)`) and `bare` (Astro's `handle` plus a hand-rolled `/_lunora/rpc`
  * forward), serves both with `wrangler dev` on 127.0.0.1, seeds #general with 20 messages, and
  * drives them with autocannon (bounded request counts, loopback only). Each round runs every
@@ -27,7 +27,7 @@
  * records one load of `--requests` requests. Each `.cpuprofile` is written to
  * `.out/bench-workerd/profiles/` (it loads in Chrome DevTools) and its samples are attributed
  * through the build's source maps to `@lunora/astro`, the bench entry (`src/worker.ts`),
- * Astro + app, GC and `(program)` (see `_bench_profile.ts`). `@lunora/astro`'s share of the
+ * Astro + app, GC and `(program)` (see `profile.ts`). `@lunora/astro`'s share of the
  * isolate's samples on the composed page bounds what the composition costs a page whose limit
  * is the isolate's CPU; the CPU per request printed beside it (the isolate's, `wrangler dev`'s,
  * the machine's) shows how small a part of the whole the isolate is here. About 20,000 samples
@@ -48,24 +48,17 @@ import {
   startApp,
   TARBALL,
   tarballIsFresh,
-} from "./_e2e_app.ts";
-import { freePort, run } from "./_e2e_harness.ts";
-import { type BenchApps, prepareApps, RPC_ENVELOPE } from "./_bench_app.ts";
-import {
-  ensureAutocannon,
-  type Load,
-  type LoadResult,
-  median,
-  runLoad,
-  warmUp,
-} from "./_bench_load.ts";
+} from "../../tests/workerd/example_app.ts";
+import { freePort, run } from "../../tests/workerd/process.ts";
+import { type BenchApps, prepareApps, RPC_ENVELOPE } from "./app.ts";
+import { ensureAutocannon, type Load, type LoadResult, median, runLoad, warmUp } from "./load.ts";
 import {
   type Category,
   describeAttribution,
   type Profiled,
   profileSide,
   shareOf,
-} from "./_bench_profile.ts";
+} from "./profile.ts";
 
 const OUT = join(ROOT, ".out", "bench-workerd");
 

@@ -2,7 +2,7 @@
  * The package's own memory behaviour on bare workerd. Under `wrangler dev` even a worker that
  * only answers "ok" grows by tens of MiB per thousand requests (its dev proxy and inspector
  * keep state), so the example's numbers cannot tell whether `withLunora` retains anything. Here
- * `_soak_bare_worker.ts` (withLunora from this repository's sources, a host, a Durable Object
+ * `bare_worker.ts` (withLunora from this repository's sources, a host, a Durable Object
  * shard) runs on the workerd binary alone, takes mixed traffic in blocks, and the process's RSS
  * and the isolate's JS heap (over workerd's inspector) are read after every block: memory must
  * level off.
@@ -10,11 +10,11 @@
  * @module
  */
 import { join } from "node:path";
-import { ROOT } from "./_e2e_app.ts";
-import { check } from "./_e2e_checks.ts";
-import { assert, freePort, GroupProcess, run, waitFor } from "./_e2e_harness.ts";
-import { percentiles } from "./_soak_client.ts";
-import type { SoakContext } from "./_soak_context.ts";
+import { ROOT } from "../example_app.ts";
+import { assert, check } from "../report.ts";
+import { freePort, GroupProcess, run, waitFor } from "../process.ts";
+import { percentiles } from "./tally.ts";
+import type { SoakContext } from "./context.ts";
 
 /** Requests in one block; memory is read after each. */
 const BLOCK = 10_000;
@@ -173,7 +173,7 @@ export async function checkBareWorkerd(
     "browser",
     "-o",
     join(dir, "worker.js"),
-    join(ROOT, "scripts", "_soak_bare_worker.ts"),
+    join(ROOT, "tests", "workerd", "soak", "bare_worker.ts"),
   ]);
   const port = freePort();
   const inspectorPort = freePort();

@@ -7,15 +7,15 @@
  * The rule for which tests run: a test module runs under Node unless it (or a test helper it
  * imports) uses a `Deno` API other than `Deno.test` (types such as `Deno.TestContext` are
  * erased and do not count), or imports something the package does not ship (e.g.
- * `../scripts/x.ts`) or that has no npm form. Every skipped module is listed with its reason.
+ * `../scripts/npm/x.ts`) or that has no npm form. Every skipped module is listed with its reason.
  *
  * @module
  */
 import ts from "typescript";
 import { dirname, join, relative, resolve } from "node:path";
-import { isRelative, mapSpecifier, type NpmReference, toJsExtension } from "./_npm_specifiers.ts";
-import { specifierRewriter } from "./_npm_emit.ts";
-import { run } from "./_npm_run.ts";
+import { isRelative, mapSpecifier, type NpmReference, toJsExtension } from "./specifiers.ts";
+import { specifierRewriter } from "./emit.ts";
+import { run } from "./command.ts";
 
 /** Which tests run under Node, and what they need. */
 export interface NodeTestPlan {
@@ -37,7 +37,7 @@ export interface NodeTestOptions {
   modules: ReadonlyMap<string, string>;
   /** deno.json "imports". */
   imports: Readonly<Record<string, string>>;
-  /** The `Deno.test` shim's source (`scripts/_deno_test_shim.ts`). */
+  /** The `Deno.test` shim's source (`scripts/npm/deno_test_shim.ts`). */
   shim: string;
 }
 
@@ -50,7 +50,7 @@ interface Analysis {
 }
 
 const TEST_FILE = /[._]test\.m?ts$/;
-const SHIM_NAME = "_deno_test_shim.js";
+const SHIM_NAME = "_deno_shim.js";
 
 /** Picks the portable tests, writes them (plus shim and test data) to `outDir`, returns the plan. */
 export function prepareNodeTests(options: NodeTestOptions): NodeTestPlan {
@@ -92,7 +92,10 @@ export function prepareNodeTests(options: NodeTestOptions): NodeTestPlan {
   }
 
   Deno.mkdirSync(outDir, { recursive: true });
+  // tests/workerd/ holds the runs on real workerd: neither unit tests nor their data.
+  const workerdRuns = join(testsDir, "workerd") + "/";
   for (const file of listFiles(testsDir)) {
+    if (file.startsWith(workerdRuns)) continue;
     if (analyses.has(file) && !needed.has(file)) continue;
     const target = join(outDir, relative(testsDir, file));
     Deno.mkdirSync(dirname(target), { recursive: true });

@@ -28,8 +28,9 @@ import {
   ROOT,
   TARBALL,
   tarballIsFresh,
-} from "./_e2e_app.ts";
-import { assert, Report, run, runScript } from "./_e2e_harness.ts";
+} from "../example_app.ts";
+import { assert, Report, runScript } from "../report.ts";
+import { run } from "../process.ts";
 
 const APP = join(ROOT, "examples", "chat");
 const OUT = join(ROOT, ".out", "deploy");

@@ -6,11 +6,10 @@
  *
  * @module
  */
-import { check } from "./_e2e_checks.ts";
-import { browserHeaders, Subscriber, wsUrl } from "./_e2e_client.ts";
-import { assert } from "./_e2e_harness.ts";
-import { type RawAnswer, rawHttp, type RawRequest } from "./_soak_client.ts";
-import { call, expectError, result, type SoakContext, storedRows, user } from "./_soak_context.ts";
+import { assert, check } from "../report.ts";
+import { browserHeaders, Subscriber, wsUrl } from "../client.ts";
+import { type RawAnswer, rawHttp, type RawRequest } from "./raw_http.ts";
+import { call, expectError, result, type SoakContext, storedRows, user } from "./context.ts";
 
 /** The channel (and shard) hostile writes aim at. */
 const CHANNEL = "hostile";

@@ -32,7 +32,7 @@ import {
   type SourceMapInput,
   TraceMap,
 } from "@jridgewell/trace-mapping";
-import { type Load, type LoadResult, median, runLoad, warmUp } from "./_bench_load.ts";
+import { type Load, type LoadResult, median, runLoad, warmUp } from "./load.ts";
 
 /** A node of a `.cpuprofile` (the `Profiler.Profile` of the DevTools Protocol). */
 export interface ProfileNode {

@@ -1,14 +1,15 @@
 /**
- * Installing, building and serving an example app for the end-to-end test: Node 22 from npm,
+ * Installing, building and serving an example app for the runs on workerd: Node 22 from npm,
  * the packed `@lunora/astro` tarball, `astro build`, then `wrangler dev` on workerd.
  *
  * @module
  */
 import { join } from "node:path";
-import { assert, GroupProcess, run, waitFor } from "./_e2e_harness.ts";
+import { assert } from "./report.ts";
+import { GroupProcess, run, waitFor } from "./process.ts";
 
 /** The repository root. */
-export const ROOT: string = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
+export const ROOT: string = new URL("../..", import.meta.url).pathname.replace(/\/$/, "");
 /** The tarball `deno task build:npm` packs and the examples install. */
 export const TARBALL: string = join(ROOT, ".out", "lunora-astro.tgz");
 /** Where the test writes logs, state and screenshots. */
@@ -52,9 +53,7 @@ export function tarballIsFresh(): boolean {
   } catch {
     return false;
   }
-  const builder = [...Deno.readDirSync(join(ROOT, "scripts"))]
-    .map((entry) => `scripts/${entry.name}`)
-    .filter((name) => /^scripts\/(build_npm|_npm_\w+|_node_tests)\.ts$/.test(name));
+  const builder = ["scripts/build_npm.ts", "scripts/npm"];
   const sources = ["mod.ts", "server.ts", "deno.json", "src", "README.md", "LICENSE", ...builder];
   return sources.every((name) => {
     try {

@@ -3,7 +3,6 @@
  *
  * @module
  */
-import type { Server } from "./_e2e_app.ts";
 import {
   browserHeaders,
   page,
@@ -15,19 +14,9 @@ import {
   Subscriber,
   type User,
   wsUrl,
-} from "./_e2e_client.ts";
-import { assert, type Report, waitFor } from "./_e2e_harness.ts";
-
-/** What the checks share. */
-export interface CheckContext {
-  report: Report;
-  server: Server;
-  adminToken: string;
-  /** The channel (and shard key) the checks write to. */
-  channel: string;
-  /** Prefix of every check name, e.g. `"chat"`. */
-  label: string;
-}
+} from "../client.ts";
+import { waitFor } from "../process.ts";
+import { assert, check, type CheckContext } from "../report.ts";
 
 /** Users signed up through better-auth for the checks, by role. */
 export interface Users {
@@ -54,15 +43,6 @@ export async function signUpUsers(origin: string): Promise<Users> {
     carol: await signUp(origin, "carol"),
     dave: await signUp(origin, "dave"),
   };
-}
-
-/** Runs a check named `<label>: <name>`. */
-export function check(
-  ctx: CheckContext,
-  name: string,
-  fn: () => Promise<unknown> | unknown,
-): Promise<boolean> {
-  return ctx.report.check(`${ctx.label}: ${name}`, fn);
 }
 
 /** A message that must survive HTML, JSON-in-HTML and a restart unchanged. */

@@ -16,8 +16,8 @@ import {
 } from "@arethetypeswrong/core";
 import { problemAffectsResolutionKind, problemKindInfo } from "@arethetypeswrong/core/problems";
 import { join } from "node:path";
-import { formatDiagnostics } from "./_npm_emit.ts";
-import { run } from "./_npm_run.ts";
+import { formatDiagnostics } from "./emit.ts";
+import { run } from "./command.ts";
 
 /** The public names of one entry point, read from `deno doc --json`. */
 export interface EntryNames {

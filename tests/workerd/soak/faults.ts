@@ -6,11 +6,10 @@
  *
  * @module
  */
-import { check } from "./_e2e_checks.ts";
-import { browserHeaders, Subscriber, wsUrl } from "./_e2e_client.ts";
-import { assert } from "./_e2e_harness.ts";
-import { workerdMemory } from "./_soak_client.ts";
-import { call, expectError, result, sendMessage, type SoakContext, user } from "./_soak_context.ts";
+import { assert, check } from "../report.ts";
+import { browserHeaders, Subscriber, wsUrl } from "../client.ts";
+import { workerdMemory } from "./memory.ts";
+import { call, expectError, result, sendMessage, type SoakContext, user } from "./context.ts";
 
 /** Text the fault functions put in their errors; it must never reach a client. */
 const SECRETS = ["fault-secret", "fault injected", "/internal/path", "faults.ts"];

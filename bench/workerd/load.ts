@@ -5,7 +5,7 @@
  * @module
  */
 import { join } from "node:path";
-import { ROOT } from "./_e2e_app.ts";
+import { ROOT } from "../../tests/workerd/example_app.ts";
 
 const AUTOCANNON_VERSION = "9.0.0";
 const prefix = join(ROOT, ".tools", `autocannon-${AUTOCANNON_VERSION}`);

@@ -63,13 +63,6 @@ export interface LoadResult {
   completed: number;
 }
 
-/** The middle value (the mean of the two middle ones for an even count). */
-export function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = sorted.length >> 1;
-  return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
-}
-
 /** A short unmeasured load before a measured one: JIT, the shard's SQLite pages, connections. */
 export async function warmUp(
   autocannon: string,

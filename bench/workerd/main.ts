@@ -51,7 +51,8 @@ import {
 } from "../../tests/workerd/example_app.ts";
 import { freePort, run } from "../../tests/workerd/process.ts";
 import { type BenchApps, prepareApps, RPC_ENVELOPE } from "./app.ts";
-import { ensureAutocannon, type Load, type LoadResult, median, runLoad, warmUp } from "./load.ts";
+import { median } from "../_median.ts";
+import { ensureAutocannon, type Load, type LoadResult, runLoad, warmUp } from "./load.ts";
 import {
   type Category,
   describeAttribution,

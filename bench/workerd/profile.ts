@@ -32,7 +32,10 @@ import {
   type SourceMapInput,
   TraceMap,
 } from "@jridgewell/trace-mapping";
-import { type Load, type LoadResult, median, runLoad, warmUp } from "./load.ts";
+import { Inspector } from "../../tests/workerd/inspector.ts";
+import { groupMembers } from "../../tests/workerd/process.ts";
+import { median } from "../_median.ts";
+import { type Load, type LoadResult, runLoad, warmUp } from "./load.ts";
 
 /** A node of a `.cpuprofile` (the `Profiler.Profile` of the DevTools Protocol). */
 export interface ProfileNode {
@@ -60,104 +63,6 @@ export interface CpuProfile {
   samples: number[];
   /** Microseconds from the previous sample (the first: from `startTime`). */
   timeDeltas: number[];
-}
-
-/** A DevTools Protocol session on one inspector target. */
-export class Inspector {
-  readonly #socket: WebSocket;
-  readonly #pending = new Map<
-    number,
-    { resolve: (value: unknown) => void; reject: (error: Error) => void }
-  >();
-  #nextId = 1;
-
-  private constructor(socket: WebSocket) {
-    this.#socket = socket;
-    socket.onmessage = (event) => {
-      const message = JSON.parse(String(event.data)) as {
-        id?: number;
-        result?: unknown;
-        error?: { message: string };
-      };
-      const waiting = message.id === undefined ? undefined : this.#pending.get(message.id);
-      if (!waiting) return; // an event (console, script parsed, ...)
-      this.#pending.delete(message.id!);
-      if (message.error) waiting.reject(new Error(message.error.message));
-      else waiting.resolve(message.result);
-    };
-    socket.onclose = () => {
-      for (const waiting of this.#pending.values()) {
-        waiting.reject(new Error("The inspector connection closed"));
-      }
-      this.#pending.clear();
-    };
-  }
-
-  /**
-   * Connects to the first target `http://127.0.0.1:<port>/json` lists (wrangler's proxy lists
-   * the user worker only). The proxy refuses a WebSocket without an allowed `Origin`.
-   */
-  static async connect(port: number): Promise<Inspector> {
-    const response = await fetch(`http://127.0.0.1:${port}/json`);
-    const targets = await response.json() as Array<{ webSocketDebuggerUrl?: string }>;
-    const url = targets[0]?.webSocketDebuggerUrl;
-    if (url === undefined || new URL(url).hostname !== "127.0.0.1") {
-      throw new Error(`No loopback inspector target on port ${port}: ${JSON.stringify(targets)}`);
-    }
-    const socket = new WebSocket(url, { headers: { origin: "http://127.0.0.1" } });
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    try {
-      await new Promise<void>((resolve, reject) => {
-        socket.onopen = () => resolve();
-        socket.onerror = (event) =>
-          reject(new Error(`Cannot connect to ${url}: ${(event as ErrorEvent).message}`));
-        timer = setTimeout(() => reject(new Error(`Cannot connect to ${url}: timed out`)), 30_000);
-      });
-    } catch (error) {
-      socket.close();
-      throw error;
-    } finally {
-      clearTimeout(timer);
-    }
-    return new Inspector(socket);
-  }
-
-  /**
-   * Sends one command; resolves with its result, rejects with its error or when no answer
-   * came within `timeoutMs`.
-   */
-  send<T = unknown>(
-    method: string,
-    params: Record<string, unknown> = {},
-    timeoutMs = 30_000,
-  ): Promise<T> {
-    const id = this.#nextId++;
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    return new Promise<T>((resolve, reject) => {
-      this.#pending.set(id, { resolve: resolve as (value: unknown) => void, reject });
-      timer = setTimeout(() => {
-        this.#pending.delete(id);
-        reject(new Error(`The inspector did not answer ${method} within ${timeoutMs} ms`));
-      }, timeoutMs);
-      this.#socket.send(JSON.stringify({ id, method, params }));
-    }).finally(() => clearTimeout(timer));
-  }
-
-  /**
-   * Closes the connection. wrangler's proxy does not always finish the closing handshake, so
-   * this waits for it one second at most.
-   */
-  async close(): Promise<void> {
-    if (this.#socket.readyState === WebSocket.CLOSED) return;
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const closed = new Promise((resolve) => {
-      this.#socket.addEventListener("close", resolve);
-      timer = setTimeout(resolve, 1000);
-    });
-    this.#socket.close();
-    await closed;
-    clearTimeout(timer);
-  }
 }
 
 /**
@@ -461,19 +366,11 @@ function cpuTicks(pgid: number): CpuTicks | undefined {
     // user nice system idle iowait irq softirq steal: idle and iowait are not busy
     const machine = values.slice(0, 8).reduce((sum, value) => sum + value, 0) - values[3]! -
       values[4]!;
-    let group = 0;
-    for (const entry of Deno.readDirSync("/proc")) {
-      if (!/^\d+$/.test(entry.name)) continue;
-      let stat: string;
-      try {
-        stat = Deno.readTextFileSync(`/proc/${entry.name}/stat`);
-      } catch {
-        continue; // exited meanwhile
-      }
-      // After the command name: state ppid pgrp ... utime (14th field) stime (15th).
-      const after = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-      if (Number(after[2]) === pgid) group += Number(after[11]) + Number(after[12]);
-    }
+    // utime (the 14th field of /proc/<pid>/stat) + stime (15th) of every member.
+    const group = groupMembers(pgid).reduce(
+      (sum, { fields }) => sum + Number(fields[11]) + Number(fields[12]),
+      0,
+    );
     return { group, machine };
   } catch {
     return undefined; // not Linux

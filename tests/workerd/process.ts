@@ -1,7 +1,7 @@
 /**
  * Subprocesses for the runs on workerd: commands run to completion with their output shown,
- * long-running ones in their own process group (wrangler spawns workerd children), polling, and
- * free loopback ports.
+ * long-running ones in their own process group (wrangler spawns workerd children) and the
+ * members of such a group, polling, and free loopback ports.
  *
  * @module
  */
@@ -133,4 +133,36 @@ function killGroup(pgid: number, signal: Deno.Signal): void {
   } catch {
     // The group is already gone.
   }
+}
+
+/** A process as Linux's `/proc/<pid>/stat` describes it. */
+export interface GroupMember {
+  pid: number;
+  /** The command name, e.g. `workerd`. */
+  comm: string;
+  /**
+   * The fields after the command name: state, ppid, pgrp, ...; `fields[11]` and `fields[12]`
+   * are its user and system CPU time in clock ticks.
+   */
+  fields: string[];
+}
+
+/** The processes in process group `pgid`, from Linux's `/proc`; one that exits meanwhile is left out. */
+export function groupMembers(pgid: number): GroupMember[] {
+  const members: GroupMember[] = [];
+  for (const entry of Deno.readDirSync("/proc")) {
+    if (!/^\d+$/.test(entry.name)) continue;
+    let stat: string;
+    try {
+      stat = Deno.readTextFileSync(`/proc/${entry.name}/stat`);
+    } catch {
+      continue; // exited meanwhile
+    }
+    // pid (comm) state ppid pgrp ...: comm may hold spaces, so split after the last ")".
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    if (Number(fields[2]) !== pgid) continue;
+    const comm = stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")"));
+    members.push({ pid: Number(entry.name), comm, fields });
+  }
+  return members;
 }

@@ -12,7 +12,8 @@
 import { join } from "node:path";
 import { ROOT } from "../example_app.ts";
 import { assert, check } from "../report.ts";
-import { freePort, GroupProcess, run, waitFor } from "../process.ts";
+import { Inspector } from "../inspector.ts";
+import { freePort, groupMembers, GroupProcess, run, waitFor } from "../process.ts";
 import { percentiles } from "./tally.ts";
 import type { SoakContext } from "./context.ts";
 
@@ -64,38 +65,13 @@ const worker :Workerd.Worker = (
 `;
 }
 
-/** Reads the isolate's JS heap over workerd's inspector (`Runtime.getHeapUsage`). */
-class HeapProbe {
-  readonly #socket: WebSocket;
-  readonly #pending = new Map<number, (value: { usedSize: number }) => void>();
-  #id = 0;
-  readonly opened: Promise<void>;
-
-  constructor(url: string) {
-    this.#socket = new WebSocket(url);
-    this.opened = new Promise((resolve, reject) => {
-      this.#socket.onopen = () => resolve();
-      this.#socket.onerror = () => reject(new Error(`inspector ${url} refused the connection`));
-    });
-    this.#socket.onmessage = (event) => {
-      const message = JSON.parse(String(event.data));
-      this.#pending.get(message.id)?.(message.result);
-      this.#pending.delete(message.id);
-    };
-  }
-
-  /** JS heap in use, in MiB (not after a forced GC: workerd does not answer that request). */
-  usedMiB(): Promise<number> {
-    const id = ++this.#id;
-    return new Promise((resolve) => {
-      this.#pending.set(id, (result) => resolve(result.usedSize / 1_048_576));
-      this.#socket.send(JSON.stringify({ id, method: "Runtime.getHeapUsage" }));
-    });
-  }
-
-  close(): void {
-    this.#socket.close();
-  }
+/**
+ * The isolate's JS heap in use, in MiB, over workerd's inspector (`Runtime.getHeapUsage`; not
+ * after a forced GC: workerd does not answer that request).
+ */
+async function heapUsedMiB(inspector: Inspector): Promise<number> {
+  const { usedSize } = await inspector.send<{ usedSize: number }>("Runtime.getHeapUsage");
+  return usedSize / 1_048_576;
 }
 
 function rssMiB(pid: number): number {
@@ -105,18 +81,9 @@ function rssMiB(pid: number): number {
 
 /** The workerd process itself (the group leader is `setsid`'s exec of it). */
 function workerdPid(pgid: number): number {
-  for (const entry of Deno.readDirSync("/proc")) {
-    if (!/^\d+$/.test(entry.name)) continue;
-    try {
-      const stat = Deno.readTextFileSync(`/proc/${entry.name}/stat`);
-      const comm = stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")"));
-      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-      if (comm === "workerd" && Number(fields[2]) === pgid) return Number(entry.name);
-    } catch {
-      // Gone meanwhile.
-    }
-  }
-  throw new Error(`no workerd process in group ${pgid}`);
+  const workerd = groupMembers(pgid).find((member) => member.comm === "workerd");
+  if (workerd === undefined) throw new Error(`no workerd process in group ${pgid}`);
+  return workerd.pid;
 }
 
 /** What each kind of request sends and must answer. */
@@ -184,7 +151,7 @@ export async function checkBareWorkerd(
     { cwd: dir },
   );
   const origin = `http://127.0.0.1:${port}`;
-  let probe: HeapProbe | undefined;
+  let inspector: Inspector | undefined;
   try {
     await waitFor("bare workerd to answer /_lunora/status", async () => {
       const response = await fetch(`${origin}/_lunora/status`);
@@ -192,10 +159,9 @@ export async function checkBareWorkerd(
       return response.status === 200 || undefined;
     }, 20_000);
     const pid = workerdPid(server.pid);
-    probe = new HeapProbe(`ws://127.0.0.1:${inspectorPort}/main`);
-    await probe.opened;
+    inspector = await Inspector.open(`ws://127.0.0.1:${inspectorPort}/main`);
     const rss = [rssMiB(pid)];
-    const heap = [await probe.usedMiB()];
+    const heap = [await heapUsedMiB(inspector)];
     const wrong = new Map<string, number>();
     const started = performance.now();
 
@@ -218,7 +184,7 @@ export async function checkBareWorkerd(
         }
       }));
       rss.push(rssMiB(pid));
-      heap.push(await probe.usedMiB());
+      heap.push(await heapUsedMiB(inspector));
     }
     const seconds = (performance.now() - started) / 1000;
     const total = blocks * BLOCK;
@@ -270,7 +236,7 @@ export async function checkBareWorkerd(
       },
     );
   } finally {
-    probe?.close();
+    await inspector?.close();
     await server.stop();
   }
 }

@@ -3,6 +3,7 @@
  *
  * @module
  */
+import { groupMembers } from "../process.ts";
 
 /** Resident memory of one workerd process. */
 export interface WorkerdMemory {
@@ -24,18 +25,13 @@ function kib(status: string, field: string): number {
  */
 export function workerdMemory(pgid: number, publicPort: number): WorkerdMemory[] {
   const found: WorkerdMemory[] = [];
-  for (const entry of Deno.readDirSync("/proc")) {
-    if (!/^\d+$/.test(entry.name)) continue;
+  for (const { pid, comm } of groupMembers(pgid)) {
+    if (comm !== "workerd") continue;
     try {
-      const stat = Deno.readTextFileSync(`/proc/${entry.name}/stat`);
-      // pid (comm) state ppid pgrp ...: comm may hold spaces, so split after the last ")".
-      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-      const comm = stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")"));
-      if (comm !== "workerd" || Number(fields[2]) !== pgid) continue;
-      const status = Deno.readTextFileSync(`/proc/${entry.name}/status`);
-      const cmdline = Deno.readTextFileSync(`/proc/${entry.name}/cmdline`);
+      const status = Deno.readTextFileSync(`/proc/${pid}/status`);
+      const cmdline = Deno.readTextFileSync(`/proc/${pid}/cmdline`);
       found.push({
-        pid: Number(entry.name),
+        pid,
         role: cmdline.includes(`entry=127.0.0.1:${publicPort}`) ? "proxy" : "runtime",
         rssMiB: kib(status, "VmRSS"),
         peakMiB: kib(status, "VmHWM"),

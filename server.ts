@@ -34,9 +34,12 @@
  * @module
  */
 export {
+  type ActionOptions,
   type AstroContextLike,
+  type CallArgs,
   createServerClient,
   type FetchLike,
+  type MutationOptions,
   type QueryOptions,
   type ServerClient,
   type ServerClientOptions,
@@ -55,6 +58,7 @@ export {
   type ServerSession,
 } from "./src/ssr/session.ts";
 export {
+  action,
   type ArgsOf,
   type FunctionKind,
   type FunctionReference,

@@ -58,32 +58,46 @@ export function onRequest(
   context: LocalsMiddlewareContext,
   next: MiddlewareNextLike,
 ): Promise<Response> {
-  const locals = context.locals;
+  const locals = context.locals as Holder;
   if (!Object.hasOwn(locals, "lunora")) {
-    let client: ServerClient | undefined;
     try {
-      Object.defineProperty(locals, "lunora", {
-        configurable: true,
-        enumerable: false,
-        get(): ServerClient {
-          if (client !== undefined) return client;
-          if (context.isPrerendered === true) {
-            throw prerenderedError("Cannot use Astro.locals.lunora");
-          }
-          return client = createServerClient({ context });
-        },
-        set(value: unknown): void {
-          Object.defineProperty(locals, "lunora", {
-            value,
-            configurable: true,
-            enumerable: true,
-            writable: true,
-          });
-        },
-      });
+      locals[CONTEXT] = context;
+      Object.defineProperty(locals, "lunora", LUNORA);
     } catch {
       // A frozen `locals` cannot take the getter; the request goes on without it.
     }
   }
   return next();
 }
+
+type Holder = Record<PropertyKey, unknown>;
+
+/** Where `locals` keeps its request's context and, once made, its client. Module-private. */
+const CONTEXT: unique symbol = Symbol("@lunora/astro/middleware context");
+const CLIENT: unique symbol = Symbol("@lunora/astro/middleware client");
+
+/**
+ * The one descriptor every request's `locals.lunora` shares: its getter and setter are the
+ * same functions each time (they find the request through `this`), so defining it costs no
+ * closures and V8 reuses the object shape it leads to. Non-enumerable, so spreading or
+ * serializing `locals` never makes a client.
+ */
+const LUNORA: PropertyDescriptor = {
+  configurable: true,
+  enumerable: false,
+  get(this: Holder): ServerClient {
+    const made = this[CLIENT] as ServerClient | undefined;
+    if (made !== undefined) return made;
+    const context = this[CONTEXT] as LocalsMiddlewareContext;
+    if (context.isPrerendered === true) throw prerenderedError("Cannot use Astro.locals.lunora");
+    return (this[CLIENT] = createServerClient({ context }));
+  },
+  set(this: Holder, value: unknown): void {
+    Object.defineProperty(this, "lunora", {
+      value,
+      configurable: true,
+      enumerable: true,
+      writable: true,
+    });
+  },
+};

@@ -186,6 +186,19 @@ Deno.test("an idempotencyKey of 1 to 255 characters from ! to ~ is sent as it is
   assert.deepEqual(fetch.calls.map((call) => call.headers.get("x-lunora-mutation-id")), keys);
 });
 
+Deno.test("a query given an idempotencyKey is a TypeError before any request", async () => {
+  const { fetch, client: c } = client();
+  await assert.rejects(
+    // @ts-expect-error: a query's options have no idempotencyKey
+    c.query(list, { channelId: "c" }, { idempotencyKey: "k" }),
+    {
+      name: "TypeError",
+      message: 'Cannot run query "messages:list": only a mutation takes "idempotencyKey"',
+    },
+  );
+  assert.equal(fetch.calls.length, 0);
+});
+
 Deno.test("an action given an idempotencyKey is a TypeError before any request", async () => {
   const { fetch, client: c } = client();
   await assert.rejects(

@@ -439,9 +439,8 @@ function readCallOptions(
   }
   if (idempotencyKey === undefined) return { shardKey };
   if (kind !== "mutation") {
-    throw new TypeError(
-      `${what}: only a mutation takes "idempotencyKey" (${kind}s are never retried)`,
-    );
+    const why = kind === "action" ? " (actions are never retried)" : "";
+    throw new TypeError(`${what}: only a mutation takes "idempotencyKey"${why}`);
   }
   return { shardKey, idempotencyKey: checkIdempotencyKey(what, idempotencyKey) };
 }

@@ -43,7 +43,17 @@ const worker = withLunora<Env>(
       ...(origins.length > 0
         ? {
           security: {
-            cors: { allowedOrigins: origins, allowCredentials: true },
+            cors: {
+              allowedOrigins: origins,
+              allowCredentials: true,
+              // The island's sends carry Lunora's mutation and client ids.
+              allowedHeaders: [
+                "content-type",
+                "authorization",
+                "x-lunora-mutation-id",
+                "x-lunora-client-id",
+              ],
+            },
           },
         }
         : {}),

@@ -10,10 +10,29 @@
  * - `faults:tripwire` fails only while a channel's newest message is `tripwire`, so a live
  *   subscription to it fails, then recovers, during pushes.
  * - `faults:writeThenThrow` inserts a row and then throws: the transaction must roll it back.
+ * - `faults:unavailableAction` (an action) records its call, then fails `retryable`: the worker
+ *   must not retry it, and the caller gets `UNAVAILABLE`.
+ * - `faults:idsMutation` records its call and returns the ids it carried.
+ * - A mutation whose `x-lunora-mutation-id` starts with `fault-retry-before-write-` fails its
+ *   first attempt `retryable` before writing; with `fault-retry-after-commit-`, after its write
+ *   is committed (the answer is lost). The worker retries with the same id; either way the
+ *   write must be stored once ({@linkcode plannedFault}).
  * - `probes:rows` / `probes:count`: every stored row of a channel / their count and newest id.
+ * - `probes:mutation`: a mutation id's attempts and dedup records; `probes:calls`: the calls
+ *   the recording functions saw.
  * - `probes:prototype`: what `Object.prototype` looks like in the shard's isolate.
  */
-import { mutation, query, ShardError, type ShardFunction, stringArg } from "./registry.ts";
+import {
+  action,
+  type CallIds,
+  type FunctionContext,
+  mutation,
+  query,
+  ShardError,
+  type ShardFunction,
+  stringArg,
+} from "./registry.ts";
+import type { SqlStorage } from "./runtime.ts";
 
 // functions.ts imports this file, so its CHANNEL pattern is repeated rather than imported.
 const CHANNEL = /^[a-z0-9][a-z0-9-]{0,31}$/;
@@ -21,8 +40,85 @@ const CHANNEL_TEXT = "1-32 lowercase letters, digits or dashes";
 const MAX_SLOW_STEPS = 20_000_000;
 const MAX_ROWS = 10_000;
 
+const PROBE = /^[A-Za-z0-9_-]{1,64}$/;
+const MUTATION_ID = /^[\x21-\x7e]{1,255}$/;
+
 function channelArg(raw: Record<string, unknown>): { channel: string } {
   return { channel: stringArg(raw, "channel", CHANNEL, CHANNEL_TEXT) };
+}
+
+function probeArgs(raw: Record<string, unknown>): { channel: string; probe: string } {
+  const probe = stringArg(raw, "probe", PROBE, "1-64 letters, digits, _ or -");
+  return { ...channelArg(raw), probe };
+}
+
+/**
+ * Thrown out of `ShardDO.fetch` instead of answered: workerd hands the worker an error with
+ * `retryable: true`, as it does when a Durable Object is briefly unreachable.
+ */
+export class RetryableFault extends Error {
+  readonly retryable = true;
+  constructor(message: string) {
+    super(`fault injected: ${message}`);
+    this.name = "RetryableFault";
+  }
+}
+
+/** Where a planned fault strikes a mutation's first attempt. */
+export type PlannedFault = "before-write" | "after-commit";
+
+const PLANNED: [string, PlannedFault][] = [
+  ["fault-retry-before-write-", "before-write"],
+  ["fault-retry-after-commit-", "after-commit"],
+];
+
+/** Creates the fault tables once per Durable Object; idempotent. */
+export function migrateFaults(sql: SqlStorage): void {
+  sql.exec(`CREATE TABLE IF NOT EXISTS fault_attempts (
+    mutation_id TEXT PRIMARY KEY,
+    attempts INTEGER NOT NULL
+  ) WITHOUT ROWID`);
+  sql.exec(`CREATE TABLE IF NOT EXISTS fault_calls (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    probe TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    mutation_id TEXT,
+    client_id TEXT
+  )`);
+}
+
+/**
+ * Counts an attempt of a mutation whose id asks for a fault (outside its transaction, so the
+ * count stays when the attempt fails) and says whether this attempt, the first, must fail.
+ */
+export function plannedFault(sql: SqlStorage, mutationId: string | null): PlannedFault | null {
+  if (mutationId === null) return null;
+  const planned = PLANNED.find(([prefix]) => mutationId.startsWith(prefix))?.[1];
+  if (planned === undefined) return null;
+  const { attempts } = sql.exec<{ attempts: number }>(
+    `INSERT INTO fault_attempts (mutation_id, attempts) VALUES (?, 1)
+     ON CONFLICT (mutation_id) DO UPDATE SET attempts = attempts + 1 RETURNING attempts`,
+    mutationId,
+  ).one();
+  return attempts === 1 ? planned : null;
+}
+
+/** A call a recording function saw. */
+export interface RecordedCall {
+  kind: string;
+  mutationId: string | null;
+  clientId: string | null;
+}
+
+function recordCall({ sql, ids }: FunctionContext, probe: string, kind: string): CallIds {
+  sql.exec(
+    "INSERT INTO fault_calls (probe, kind, mutation_id, client_id) VALUES (?, ?, ?, ?)",
+    probe,
+    kind,
+    ids.mutationId,
+    ids.clientId,
+  );
+  return { mutationId: ids.mutationId, clientId: ids.clientId };
 }
 
 /** A stored row as the probes return it. */
@@ -102,6 +198,47 @@ export const faultFunctions: Record<string, ShardFunction> = {
       );
       throw new Error("fault injected: after a write (fault-secret)");
     },
+  }),
+
+  "faults:unavailableAction": action({
+    args: probeArgs,
+    handler: (ctx, { probe }) => {
+      recordCall(ctx, probe, "action");
+      throw new RetryableFault("faults:unavailableAction");
+    },
+  }),
+
+  "faults:idsMutation": mutation({
+    args: probeArgs,
+    handler: (ctx, { probe }): CallIds => recordCall(ctx, probe, "mutation"),
+  }),
+
+  "probes:calls": query({
+    args: probeArgs,
+    handler: ({ sql }, { probe }): { calls: RecordedCall[] } => ({
+      calls: sql.exec<RecordedCall>(
+        `SELECT kind, mutation_id AS mutationId, client_id AS clientId FROM fault_calls
+         WHERE probe = ? ORDER BY id`,
+        probe,
+      ).toArray().map((call) => ({ ...call })),
+    }),
+  }),
+
+  "probes:mutation": query({
+    args: (raw) => ({
+      ...channelArg(raw),
+      mutationId: stringArg(raw, "mutationId", MUTATION_ID, "1-255 printable ASCII characters"),
+    }),
+    handler: ({ sql }, { mutationId }) => ({
+      attempts: sql.exec<{ attempts: number }>(
+        "SELECT attempts FROM fault_attempts WHERE mutation_id = ?",
+        mutationId,
+      ).toArray()[0]?.attempts ?? 0,
+      records: sql.exec<{ caller: string; replays: number }>(
+        "SELECT caller, replays FROM mutation_results WHERE mutation_id = ? ORDER BY caller",
+        mutationId,
+      ).toArray().map((record) => ({ ...record })),
+    }),
   }),
 
   "probes:rows": query({

@@ -3,7 +3,14 @@
  * is the channel name. Results are plain JSON (strings, numbers, null), which Lunora's wire
  * encoding carries byte for byte, so no codec is needed on either side.
  */
-import { mutation, query, ShardError, type ShardFunction, stringArg } from "./registry.ts";
+import {
+  type Identity,
+  mutation,
+  query,
+  ShardError,
+  type ShardFunction,
+  stringArg,
+} from "./registry.ts";
 import { faultFunctions } from "./faults.ts";
 import type { SqlStorage } from "./runtime.ts";
 
@@ -16,7 +23,10 @@ const MAX_MESSAGES = 50;
 /** One chat message as the page and the island render it. */
 export interface Message {
   id: number;
+  /** The writer's user id (`x-lunora-userid`), or `anonymous`. */
   author: string;
+  /** The writer's display name when the message was written (the identity's `name` claim). */
+  authorName: string;
   body: string;
   createdAt: number;
 }
@@ -37,6 +47,20 @@ export function migrate(sql: SqlStorage): void {
     created_at INTEGER NOT NULL
   )`);
   sql.exec("CREATE INDEX IF NOT EXISTS messages_by_channel ON messages (channel, id)");
+  // Added after the first release: tables made before it get the column, older rows no name.
+  const columns = sql.exec<{ name: string }>("PRAGMA table_info(messages)").toArray();
+  if (!columns.some((column) => column.name === "author_name")) {
+    sql.exec("ALTER TABLE messages ADD COLUMN author_name TEXT");
+  }
+}
+
+const ANONYMOUS = "anonymous";
+
+/** The name to show for the caller: the `name` claim, else the user id, else `anonymous`. */
+function displayName(identity: Identity | null): string {
+  if (identity === null) return ANONYMOUS;
+  const name = typeof identity.name === "string" ? identity.name.trim() : "";
+  return name === "" ? identity.userId : name.slice(0, 64);
 }
 
 /** Every function this shard serves, by `module:name` path. */
@@ -47,7 +71,8 @@ export const functions: Record<string, ShardFunction> = {
     }),
     handler: ({ sql, identity }, { channel }): MessageList => {
       const rows = sql.exec<Message>(
-        `SELECT id, author, body, created_at AS createdAt FROM
+        `SELECT id, author, coalesce(author_name, author) AS authorName, body,
+           created_at AS createdAt FROM
            (SELECT * FROM messages WHERE channel = ? ORDER BY id DESC LIMIT ?)
          ORDER BY id`,
         channel,
@@ -68,11 +93,12 @@ export const functions: Record<string, ShardFunction> = {
       return { channel, body };
     },
     handler: ({ sql, identity }, { channel, body }) => {
-      const author = identity?.userId ?? "anonymous";
       const { id } = sql.exec<{ id: number }>(
-        "INSERT INTO messages (channel, author, body, created_at) VALUES (?, ?, ?, ?) RETURNING id",
+        `INSERT INTO messages (channel, author, author_name, body, created_at)
+         VALUES (?, ?, ?, ?, ?) RETURNING id`,
         channel,
-        author,
+        identity?.userId ?? ANONYMOUS,
+        displayName(identity),
         body,
         Date.now(),
       ).one();

@@ -2,15 +2,15 @@
  * Lunora's shard protocol, as the worker and the browser speak it.
  *
  * RPC: the worker forwards `POST https://shard.internal/rpc` with `{"args","functionPath"}` and
- * the caller's identity in `x-lunora-userid` / `x-lunora-identity` (base64url JSON claims) and
- * `x-lunora-system: 1` for admin calls; the shard answers `{"result"}` or
- * `{"error":{"code","message"}}`.
+ * the caller's identity in `x-lunora-userid` / `x-lunora-identity` (base64url JSON claims),
+ * `x-lunora-system: 1` for admin calls, and for a mutation `x-lunora-mutation-id` and
+ * `x-lunora-client-id`; the shard answers `{"result"}` or `{"error":{"code","message"}}`.
  *
  * WebSocket frames: client `{"type":"subscribe","id","query":{"functionPath","args"}}` and
  * `{"type":"unsubscribe","id"}`; shard `{"type":"ack","id"}`, `{"type":"data","id","data"}` and
  * `{"type":"error","id"?,"error":{"code","message"}}`. Text `lunora-ping` gets `lunora-pong`.
  */
-import { type Identity, ShardError } from "./registry.ts";
+import { type CallIds, type Identity, ShardError } from "./registry.ts";
 
 /** A client frame after validation. */
 export type ClientFrame =
@@ -33,7 +33,12 @@ function isObject(value: unknown): value is Record<string, unknown> {
 
 /** A JSON response with the given status. */
 export function json(body: unknown, status = 200): Response {
-  return new Response(JSON.stringify(body), {
+  return jsonText(JSON.stringify(body), status);
+}
+
+/** A response carrying JSON text that is already encoded. */
+export function jsonText(text: string, status = 200): Response {
+  return new Response(text, {
     status,
     headers: { "content-type": "application/json; charset=utf-8" },
   });
@@ -94,6 +99,26 @@ export function readIdentity(headers: Headers): Identity | null {
     }
   }
   return { ...(isObject(claims) ? claims : {}), userId };
+}
+
+const CALL_ID = /^[\x21-\x7e]{1,255}$/;
+
+/**
+ * The call's `x-lunora-mutation-id` and `x-lunora-client-id`, in the shape Lunora's client
+ * sends them (1-255 printable ASCII characters, no space); anything else is refused.
+ */
+export function readIds(headers: Headers): CallIds {
+  const mutationId = headers.get("x-lunora-mutation-id");
+  const clientId = headers.get("x-lunora-client-id");
+  for (const id of [mutationId, clientId]) {
+    if (id !== null && !CALL_ID.test(id)) {
+      throw new ShardError(
+        "BAD_REQUEST",
+        "x-lunora-mutation-id or x-lunora-client-id is malformed",
+      );
+    }
+  }
+  return { mutationId, clientId };
 }
 
 /** Validates one client frame; throws `ShardError` with a message safe to send back. */

@@ -1,7 +1,8 @@
 /**
- * How the app declares its shard functions: `query(...)` reads, `mutation(...)` writes. Each
- * validates its own arguments and runs synchronously against the shard's SQLite, so a call runs
- * start to finish without interleaving with another.
+ * How the app declares its shard functions: `query(...)` reads, `mutation(...)` writes,
+ * `action(...)` runs outside a transaction and is never retried (Lunora's actions may have
+ * effects beyond the shard). Each validates its own arguments and runs synchronously against
+ * the shard's SQLite, so a call runs start to finish without interleaving with another.
  */
 import type { SqlStorage } from "./runtime.ts";
 
@@ -18,11 +19,19 @@ export interface FunctionContext {
   identity: Identity | null;
   /** True for admin calls (`x-lunora-system: 1`), which the worker only sends after its gate. */
   system: boolean;
+  /** The call's `x-lunora-mutation-id` and `x-lunora-client-id` (`null` when absent). */
+  ids: CallIds;
+}
+
+/** The Lunora ids an RPC carried; a WebSocket query has neither. */
+export interface CallIds {
+  mutationId: string | null;
+  clientId: string | null;
 }
 
 /** A registered function. Values in and out are plain JSON. */
 export interface ShardFunction<Args = unknown, Result = unknown> {
-  kind: "query" | "mutation";
+  kind: "query" | "mutation" | "action";
   /** Only callable through the admin plane. */
   internal: boolean;
   /** Validates raw JSON arguments; throws a `ShardError` with code `BAD_REQUEST` otherwise. */
@@ -61,6 +70,17 @@ export function mutation<Args, Result>(
 ): ShardFunction<Args, Result> {
   return {
     kind: "mutation",
+    internal: definition.internal ?? false,
+    ...definition,
+  };
+}
+
+/** Declares an action: it runs once per call, outside a transaction, and is never deduplicated. */
+export function action<Args, Result>(
+  definition: Definition<Args, Result>,
+): ShardFunction<Args, Result> {
+  return {
+    kind: "action",
     internal: definition.internal ?? false,
     ...definition,
   };

@@ -1,11 +1,15 @@
 /**
  * `ShardDO`: one Durable Object per shard key, speaking Lunora's shard protocol for real.
  *
- * - RPC (`POST /rpc`) runs a registered query or mutation against the object's SQLite.
+ * - RPC (`POST /rpc`) runs a registered query, mutation or action against the object's SQLite.
+ *   A mutation with `x-lunora-mutation-id` is deduplicated per caller (`dedup.ts`): a repeat
+ *   gets the first answer and writes nothing.
  * - WebSockets use the Hibernation API: the object may be evicted between frames, so each
  *   socket's identity and subscriptions live in its attachment, never only in memory.
  * - After every mutation, each subscription is re-run and pushed when its result changed.
  */
+import { callerKey, migrateDedup, recall, remember } from "./dedup.ts";
+import { migrateFaults, plannedFault, RetryableFault } from "./faults.ts";
 import { functions, migrate } from "./functions.ts";
 import {
   type ClientFrame,
@@ -13,11 +17,19 @@ import {
   errorStatus,
   fingerprint,
   json,
+  jsonText,
   parseCall,
   parseFrame,
   readIdentity,
+  readIds,
 } from "./protocol.ts";
-import { type FunctionContext, type Identity, ShardError, type ShardFunction } from "./registry.ts";
+import {
+  type CallIds,
+  type FunctionContext,
+  type Identity,
+  ShardError,
+  type ShardFunction,
+} from "./registry.ts";
 import {
   autoResponse,
   type HibernatingWebSocket,
@@ -40,6 +52,7 @@ interface Attachment {
 }
 
 const MAX_SUBSCRIPTIONS = 8;
+const NO_IDS: CallIds = Object.freeze({ mutationId: null, clientId: null });
 
 function lookup(functionPath: string, system: boolean): ShardFunction {
   const fn = Object.hasOwn(functions, functionPath) ? functions[functionPath] : undefined;
@@ -63,6 +76,8 @@ export class ShardDO {
   constructor(state: ShardState, _env: unknown) {
     this.#state = state;
     migrate(state.storage.sql);
+    migrateDedup(state.storage.sql);
+    migrateFaults(state.storage.sql);
     // Keep-alive pings are answered by the runtime without waking the object.
     state.setWebSocketAutoResponse(autoResponse("lunora-ping", "lunora-pong"));
   }
@@ -88,23 +103,45 @@ export class ShardDO {
       const { functionPath, args } = parseCall(await request.text());
       const system = request.headers.get("x-lunora-system") === "1";
       const fn = lookup(functionPath, system);
-      const ctx = this.#context(readIdentity(request.headers), system);
-      const result = this.#run(fn, ctx, args);
-      if (fn.kind === "mutation") this.#pushChanges();
-      return json({ result });
+      const ids = readIds(request.headers);
+      const ctx = this.#context(readIdentity(request.headers), system, ids);
+      if (fn.kind === "mutation") return jsonText(this.#mutate(fn, ctx, args));
+      return json({ result: this.#run(fn, ctx, args) });
     } catch (error) {
+      // Rejecting the fetch is how workerd reports a `retryable` failure to the worker.
+      if (error instanceof RetryableFault) throw error;
       return json(errorBody(error), errorStatus(error));
     }
   }
 
-  #context(identity: Identity | null, system: boolean): FunctionContext {
-    return { sql: this.#state.storage.sql, identity, system };
+  #context(identity: Identity | null, system: boolean, ids = NO_IDS): FunctionContext {
+    return { sql: this.#state.storage.sql, identity, system, ids };
   }
 
+  /** Runs a query or an action (outside a transaction, never deduplicated). */
   #run(fn: ShardFunction, ctx: FunctionContext, raw: Record<string, unknown>): unknown {
-    const args = fn.args(raw);
-    if (fn.kind === "query") return fn.handler(ctx, args);
-    return this.#state.storage.transactionSync(() => fn.handler(ctx, args));
+    return fn.handler(ctx, fn.args(raw));
+  }
+
+  /**
+   * Runs a mutation in one transaction with its dedup record and returns the answer's JSON: the
+   * recorded one for a repeat (nothing runs, nothing is pushed), else the new one.
+   */
+  #mutate(fn: ShardFunction, ctx: FunctionContext, raw: Record<string, unknown>): string {
+    const { sql, ids: { mutationId } } = ctx;
+    const caller = callerKey(ctx.identity, ctx.ids);
+    const fault = plannedFault(sql, mutationId);
+    const { envelope, ran } = this.#state.storage.transactionSync(() => {
+      const recorded = caller === null ? null : recall(sql, caller, mutationId!);
+      if (recorded !== null) return { envelope: recorded, ran: false };
+      if (fault === "before-write") throw new RetryableFault("before the write");
+      const envelope = JSON.stringify({ result: fn.handler(ctx, fn.args(raw)) });
+      if (caller !== null) remember(sql, caller, mutationId!, envelope, Date.now());
+      return { envelope, ran: true };
+    });
+    if (ran) this.#pushChanges();
+    if (fault === "after-commit") throw new RetryableFault("after the commit");
+    return envelope;
   }
 
   #accept(request: Request): Response {

@@ -3,7 +3,9 @@
  * flash, no second fetch), subscribes to the same query over `<api>/_lunora/ws`, and sends
  * messages through `<api>/_lunora/rpc`, where `<api>` is the page's `data-api-url` (this origin,
  * or the Lunora API's origin on `/cross-origin/*`). The browser's better-auth session cookie
- * rides along, so the socket runs as the same user as the server render. The auth forms post
+ * rides along, so the socket runs as the same user as the server render. Sends carry
+ * `x-lunora-mutation-id` and `x-lunora-client-id` like Lunora's client (the send form also
+ * works without JavaScript, through an Astro Action). The auth forms post
  * JSON to better-auth at `/api/auth/*` on this origin. Query results are plain JSON here, so
  * frames need no wire decoding.
  */
@@ -13,6 +15,7 @@ import type { MessageList } from "../shard/functions.ts";
 
 const SUBSCRIPTION = "sub_1";
 const PING_MS = 25_000;
+const CLIENT_ID = crypto.randomUUID();
 
 const tokenText = document.getElementById("lunora-preloaded")?.textContent ??
   "";
@@ -34,7 +37,8 @@ function render(value: MessageList): void {
       item.dataset.id = String(message.id);
       const author = document.createElement("strong");
       author.className = "author";
-      author.textContent = message.author;
+      author.dataset.userId = message.author;
+      author.textContent = message.authorName;
       const body = document.createElement("span");
       body.className = "body";
       body.textContent = message.body;
@@ -94,7 +98,13 @@ document.getElementById("send")?.addEventListener("submit", async (event) => {
     method: "POST",
     // The session cookie also goes to an API on another origin of the same site (CORS).
     credentials: "include",
-    headers: { "content-type": "application/json" },
+    // As Lunora's client does: a fresh mutation id per send, one client id per page, so the
+    // shard stores a send once however often it is retried.
+    headers: {
+      "content-type": "application/json",
+      "x-lunora-mutation-id": crypto.randomUUID(),
+      "x-lunora-client-id": CLIENT_ID,
+    },
     body: JSON.stringify({
       functionPath: api.messages.send.__lunoraRef,
       args: { channel: args.channel, body: input.value },

@@ -54,7 +54,16 @@ export function tarballIsFresh(): boolean {
     return false;
   }
   const builder = ["scripts/build_npm.ts", "scripts/npm"];
-  const sources = ["mod.ts", "server.ts", "deno.json", "src", "README.md", "LICENSE", ...builder];
+  const sources = [
+    "mod.ts",
+    "server.ts",
+    "middleware.ts",
+    "deno.json",
+    "src",
+    "README.md",
+    "LICENSE",
+    ...builder,
+  ];
   return sources.every((name) => {
     try {
       return newestMtime(join(ROOT, name)) < packed;

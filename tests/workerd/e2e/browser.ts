@@ -6,8 +6,9 @@
  */
 import { chromium } from "playwright-core";
 import { join } from "node:path";
-import { assert, check, type CheckContext } from "../report.ts";
-import { SEEDED } from "./checks.ts";
+import { assert, check } from "../report.ts";
+import { SEEDED, type UsersContext } from "./checks.ts";
+import { checkFormInBrowser } from "./writes.ts";
 import { run, waitFor } from "../process.ts";
 
 /** Where Debian's `chromium` package puts the browser. */
@@ -45,10 +46,10 @@ const FLAGS = [
  * a second page signs up through the page's form (better-auth), its server render and its live
  * socket run as that user, and its message appears in the first page without a reload. With
  * `apiOrigin`, the signed-in page's `/cross-origin/` twin goes live against the API origin as
- * the same user.
+ * the same user. Then the send form without JavaScript (`writes.ts`).
  */
 export async function checkBrowser(
-  ctx: CheckContext,
+  ctx: UsersContext,
   outDir: string,
   apiOrigin?: string,
 ): Promise<void> {
@@ -119,8 +120,13 @@ export async function checkBrowser(
         const item = first.locator("#messages li", { hasText: text });
         await item.waitFor({ timeout: 10_000 });
         const ms = performance.now() - started;
-        const author = await item.locator(".author").textContent();
-        assert(author === erin, `author shown ${author}, erin is ${erin}`);
+        const author = item.locator(".author");
+        const shownName = await author.textContent();
+        const shownId = await author.getAttribute("data-user-id");
+        assert(
+          shownName === "erin" && shownId === erin,
+          `author shown ${shownName} (${shownId}), erin is ${erin}`,
+        );
         const marker = await first.evaluate(() =>
           (globalThis as Record<string, unknown>).__e2eMarker
         );
@@ -155,6 +161,7 @@ export async function checkBrowser(
         await writer.close();
       }
     });
+    await checkFormInBrowser(ctx, browser);
   } finally {
     await browser.close();
   }

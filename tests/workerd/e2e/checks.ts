@@ -56,7 +56,10 @@ function renderedBodies(html: string): string[] {
   );
 }
 
-async function stats(ctx: CheckContext): Promise<{ isolate: string; rpcRequests: number }> {
+/** The worker's own count of HTTP requests to `/_lunora/rpc` (`GET /_lunora/admin/stats`). */
+export async function rpcStats(
+  ctx: CheckContext,
+): Promise<{ isolate: string; rpcRequests: number }> {
   const response = await fetch(`${ctx.server.origin}/_lunora/admin/stats`, {
     headers: { authorization: `Bearer ${ctx.adminToken}` },
   });
@@ -104,7 +107,7 @@ export async function checkSsr(ctx: UsersContext): Promise<void> {
 export async function checkInProcess(ctx: UsersContext): Promise<void> {
   const { server, channel, users } = ctx;
   await check(ctx, "a page preload makes no HTTP request to /_lunora/rpc", async () => {
-    const before = await stats(ctx);
+    const before = await rpcStats(ctx);
     const loggedBefore = countLogged(ctx, RPC_LOG_LINE);
     const probe = await rpc(server.origin, {
       functionPath: "messages:list",
@@ -112,7 +115,7 @@ export async function checkInProcess(ctx: UsersContext): Promise<void> {
       shardKey: channel,
     });
     assert(probe.status === 200, `probe RPC answered ${probe.status}`);
-    const counted = await stats(ctx);
+    const counted = await rpcStats(ctx);
     assert(counted.isolate === before.isolate, "the worker isolate changed during the check");
     assert(
       counted.rpcRequests === before.rpcRequests + 1,
@@ -126,7 +129,7 @@ export async function checkInProcess(ctx: UsersContext): Promise<void> {
       const { status, text } = await page(server.origin, `/channels/${channel}`, users.bob.cookie);
       assert(status === 200 && text.includes("lunora-preloaded"), `page load ${i} failed`);
     }
-    const after = await stats(ctx);
+    const after = await rpcStats(ctx);
     assert(after.isolate === before.isolate, "the worker isolate changed during the check");
     assert(
       after.rpcRequests === counted.rpcRequests,

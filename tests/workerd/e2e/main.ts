@@ -8,9 +8,10 @@
  *    `astro build`, its D1 migrations (better-auth's schema), `wrangler dev` on a free loopback
  *    port with a relay on a second port as the "API origin", sign-ups through better-auth, then
  *    checks over HTTP and WebSocket (identity continuity between SSR and the socket on one and
- *    on two origins), a load run, the browser, and a restart on the same persisted state.
+ *    on two origins; the send form's Astro Action, stored once per hidden key), a load run, the
+ *    browser (with and without JavaScript), and a restart on the same persisted state.
  * 3. `examples/chat-astro6` (Astro 6 + @astrojs/cloudflare 13, same sources): build, start, SSR
- *    page + RPC + in-process preload + same-origin identity.
+ *    page + RPC + in-process preload + the send form's Astro Action + same-origin identity.
  *
  * Every process it starts is stopped by process group. Logs, state and the screenshot go to
  * `.out/e2e/`. Ends with a plain `N passed, M failed` line; exits non-zero on any failure.
@@ -43,6 +44,7 @@ import {
   signUpUsers,
   type UsersContext,
 } from "./checks.ts";
+import { checkFormWrites } from "./writes.ts";
 import { freePort, run } from "../process.ts";
 import { Report, runScript } from "../report.ts";
 import { TcpProxy } from "../tcp_proxy.ts";
@@ -194,6 +196,7 @@ async function main(): Promise<void> {
   await checkSsr(ctx);
   await checkInProcess(ctx);
   await checkPush(ctx);
+  await checkFormWrites(ctx);
   await checkSameOriginIdentity(ctx);
   await checkCrossOriginIdentity(ctx);
   await checkEdges(ctx);
@@ -227,6 +230,7 @@ async function main(): Promise<void> {
   };
   await checkSsr(ctx6);
   await checkInProcess(ctx6);
+  await checkFormWrites(ctx6);
   await checkSameOriginIdentity(ctx6);
   await stop(server6);
 }

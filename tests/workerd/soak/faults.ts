@@ -1,8 +1,9 @@
 /**
  * Fault injection through the example's shard (`examples/chat/src/shard/faults.ts`): a function
  * that throws, one that returns a value no encoder can write, one that is slow, a query that
- * fails during pushes, and a mutation that throws after writing. Checks what a client sees over
- * `/_lunora/rpc` and in WebSocket error frames, and that everything else keeps working.
+ * fails during pushes, a mutation that throws after writing, and `retryable` failures of
+ * server writes (`server_writes.ts`). Checks what a client sees over `/_lunora/rpc`, in
+ * WebSocket error frames and from the server client, and that everything else keeps working.
  *
  * @module
  */
@@ -10,6 +11,7 @@ import { assert, check } from "../report.ts";
 import { browserHeaders, Subscriber, wsUrl } from "../client.ts";
 import { workerdMemory } from "./memory.ts";
 import { call, expectError, result, sendMessage, type SoakContext, user } from "./context.ts";
+import { checkServerWriteFaults } from "./server_writes.ts";
 
 /** Text the fault functions put in their errors; it must never reach a client. */
 const SECRETS = ["fault-secret", "fault injected", "/internal/path", "faults.ts"];
@@ -214,6 +216,8 @@ export async function checkFaults(ctx: SoakContext): Promise<number> {
       }
     },
   );
+
+  injected += await checkServerWriteFaults(ctx);
 
   await check(ctx, "after the faults the same workerd processes still answer", async () => {
     const status = await ctx.tally.fetch("status", `${ctx.server.origin}/_lunora/status`);

@@ -1,6 +1,8 @@
 /**
- * The example under concurrent load (threat-matrix row 52) and across a restart (row 53):
- * WebSocket subscribers on two channels, mutations from several clients, SSR page loads and
+ * The example under concurrent load (threat-matrix rows 52 and 61) and across a restart (row
+ * 53): WebSocket subscribers on two channels, mutations from several clients (every third
+ * write of a signed-in client is the send form posted to the Astro Action, some of those twice
+ * at once or hit by a `retryable` fault, see `server_writes.ts`), SSR page loads and
  * throwing-page loads interleaved; then every subscriber's state is compared with the stored
  * rows, every request sent with every answer received, and workerd's memory before and after.
  *
@@ -13,6 +15,7 @@ import { type Row, sendMessage, type SoakContext, storedRows, user } from "./con
 import { LiveSubscriber } from "./live_subscriber.ts";
 import { describeMemory, type WorkerdMemory, workerdMemory } from "./memory.ts";
 import { percentiles } from "./tally.ts";
+import { checkLedger, FormLedger, planFor, postPlanned } from "./server_writes.ts";
 
 /** The sizes of the load. */
 export interface LoadOptions {
@@ -32,6 +35,8 @@ export interface LoadState {
   subscribers: Array<{ channel: string; user: User | undefined; client: LiveSubscriber }>;
   /** Acknowledged writes per channel, in id order. */
   acked: Map<string, Row[]>;
+  /** The send forms posted to the Astro Action, one per acknowledged key. */
+  forms: FormLedger;
 }
 
 /** How many rows `messages:list` shows. */
@@ -145,11 +150,28 @@ async function round(
     for (let i = 0; i < perWriter && w * perWriter + i < options.mutations; i++) {
       const channel = state.channels[(w + i) % state.channels.length]!;
       const body = `round ${index} writer ${w} #${i} ${crypto.randomUUID().slice(0, 8)}`;
+      // Every third write of a signed-in writer is the send form posted to the Astro Action.
+      const viaForm = writer !== undefined && i % 3 === 1;
       try {
-        const id = await sendMessage(ctx, channel, body, cookie);
+        let id: number;
+        if (viaForm) {
+          const form = await postPlanned(
+            ctx,
+            channel,
+            body,
+            writer,
+            planFor(state.forms.planned++),
+          );
+          state.forms.forms.push(form);
+          id = form.id;
+        } else {
+          id = await sendMessage(ctx, channel, body, cookie);
+        }
         writes.push({ channel, row: { id, author: writer?.id ?? "anonymous", body } });
       } catch (error) {
-        problems.push(`send: ${error instanceof Error ? error.message : error}`);
+        problems.push(
+          `${viaForm ? "form" : "send"}: ${error instanceof Error ? error.message : error}`,
+        );
       }
       if (i % 5 === 2) {
         pages++;
@@ -184,6 +206,7 @@ export async function checkLoad(ctx: SoakContext, options: LoadOptions): Promise
     channels,
     subscribers: [],
     acked: new Map(channels.map((channel) => [channel, []])),
+    forms: new FormLedger(),
   };
   const memory: WorkerdMemory[][] = [];
   let pages = 0;
@@ -207,7 +230,7 @@ export async function checkLoad(ctx: SoakContext, options: LoadOptions): Promise
   for (let r = 1; r <= options.rounds; r++) {
     await check(
       ctx,
-      `round ${r}/${options.rounds}: ${options.mutations} mutations from ${options.writers} clients with page and throwing-page loads converge`,
+      `round ${r}/${options.rounds}: ${options.mutations} mutations (RPC and Action forms) from ${options.writers} clients with page and throwing-page loads converge`,
       async () => {
         const roundStarted = performance.now();
         const done = await round(ctx, state, options, r, problems);
@@ -248,6 +271,12 @@ export async function checkLoad(ctx: SoakContext, options: LoadOptions): Promise
     return `${tally.sent} requests sent, ${tally.answered} answered: ${kinds.join(", ")}`;
   });
 
+  await check(
+    ctx,
+    "load: every Action form is stored once (double submits and retryable faults included); the shard's dedup records match",
+    () => checkLedger(ctx, state.forms),
+  );
+
   await check(ctx, "load: every WebSocket stayed up without an error frame", () => {
     const frames = state.subscribers.reduce((sum, { client }) => sum + client.frames, 0);
     const errors = state.subscribers.flatMap(({ client }) => client.errors);
@@ -260,7 +289,7 @@ export async function checkLoad(ctx: SoakContext, options: LoadOptions): Promise
   const rows = [...state.acked.values()].reduce((sum, list) => sum + list.length, 0);
   ctx.numbers.set(
     "load",
-    `${options.subscribers} WebSockets (${channels.length} channels, 2 subscriptions each), ${rows} mutations from ${options.writers} clients, ${pages} SSR pages, ${boom} throwing pages in ${options.rounds} rounds, ${
+    `${options.subscribers} WebSockets (${channels.length} channels, 2 subscriptions each), ${rows} mutations from ${options.writers} clients (${state.forms.describe()}), ${pages} SSR pages, ${boom} throwing pages in ${options.rounds} rounds, ${
       seconds.toFixed(1)
     } s; ${
       state.subscribers.reduce((sum, { client }) => sum + client.frames, 0)

@@ -5,11 +5,15 @@
  *    installed with that tarball and built, `wrangler dev` on a free loopback port with fresh
  *    state in `.out/soak/`.
  * 2. Faults injected through the example's shard (`src/shard/faults.ts`): client-visible codes
- *    over `/_lunora/rpc` and WebSocket error frames; everything else keeps working.
+ *    over `/_lunora/rpc` and WebSocket error frames; server writes whose shard call fails
+ *    `retryable` (a keyed mutation retried with the same id and stored once, an action called
+ *    once and answered `UNAVAILABLE`, browser-sent ids never passed on); everything else keeps
+ *    working.
  * 3. Hostile input over raw HTTP: the threat matrix rows that can be sent over the wire.
- * 4. Load (row 52): WebSocket subscribers on two channels, mutations from several clients, SSR
- *    and throwing-page loads interleaved, in rounds; subscribers' state = stored rows =
- *    acknowledged writes; requests sent = answered; no 5xx but the throwing page's; workerd
+ * 4. Load (rows 52, 61): WebSocket subscribers on two channels, mutations from several clients
+ *    (RPC, and the send form posted to the Astro Action: some twice at once, some hit by
+ *    `retryable` faults), SSR and throwing-page loads interleaved, in rounds; subscribers'
+ *    state = stored rows = acknowledged writes (one row per acknowledged form key); requests sent = answered; no 5xx but the throwing page's; workerd
  *    memory before and after.
  * 5. Restart (row 53) on the same state and port, with no admin token configured (row 25):
  *    the rows are there, subscribers reconnect, resume and receive new pushes.
@@ -151,7 +155,7 @@ async function main(): Promise<void> {
   const faults = await report.step("faults", () => phase(ctx, total, checkFaults));
   numbers.set(
     "faults",
-    `${faults} faults injected (RPC and WebSocket); the same workerd answered after`,
+    `${faults} faults injected (RPC, WebSocket and server writes); the same workerd answered after`,
   );
   const hostile = await report.step("hostile input", () => phase(ctx, total, checkHostile));
   numbers.set("hostile", `${hostile} hostile requests over raw HTTP/WebSocket`);

@@ -5,6 +5,8 @@
  * - WebSockets use the Hibernation API: the object may be evicted between frames, so each
  *   socket's identity and subscriptions live in its attachment, never only in memory.
  * - After every mutation, each subscription is re-run and pushed when its result changed.
+ * - Arguments arrive and results leave wire-encoded (`wire.ts`): a `Date`, `bigint` or `Map`
+ *   in a result reaches `@lunora/astro/server` and the islands as itself.
  */
 import { functions, migrate } from "./functions.ts";
 import {
@@ -25,6 +27,7 @@ import {
   upgradeResponse,
   webSocketPair,
 } from "./runtime.ts";
+import { decodeWire, encodeWire } from "./wire.ts";
 
 /** One live subscription; `seen` fingerprints the last result sent. */
 interface Subscription {
@@ -44,7 +47,11 @@ const MAX_SUBSCRIPTIONS = 8;
 function lookup(functionPath: string, system: boolean): ShardFunction {
   const fn = Object.hasOwn(functions, functionPath) ? functions[functionPath] : undefined;
   if (!fn || (fn.internal && !system)) {
-    throw new ShardError("NOT_FOUND", `Unknown function "${functionPath}"`, 404);
+    throw new ShardError(
+      "NOT_FOUND",
+      `Unknown function "${functionPath}"`,
+      404,
+    );
   }
   return fn as ShardFunction;
 }
@@ -89,7 +96,7 @@ export class ShardDO {
       const system = request.headers.get("x-lunora-system") === "1";
       const fn = lookup(functionPath, system);
       const ctx = this.#context(readIdentity(request.headers), system);
-      const result = this.#run(fn, ctx, args);
+      const result = encodeWire(this.#run(fn, ctx, args));
       if (fn.kind === "mutation") this.#pushChanges();
       return json({ result });
     } catch (error) {
@@ -101,8 +108,13 @@ export class ShardDO {
     return { sql: this.#state.storage.sql, identity, system };
   }
 
-  #run(fn: ShardFunction, ctx: FunctionContext, raw: Record<string, unknown>): unknown {
-    const args = fn.args(raw);
+  /** Runs `fn` on wire-encoded `raw` arguments; returns its result as the function made it. */
+  #run(
+    fn: ShardFunction,
+    ctx: FunctionContext,
+    raw: Record<string, unknown>,
+  ): unknown {
+    const args = fn.args(decodeWire(raw) as Record<string, unknown>);
     if (fn.kind === "query") return fn.handler(ctx, args);
     return this.#state.storage.transactionSync(() => fn.handler(ctx, args));
   }
@@ -121,7 +133,10 @@ export class ShardDO {
     return upgradeResponse(client);
   }
 
-  webSocketMessage(socket: HibernatingWebSocket, message: string | ArrayBuffer): void {
+  webSocketMessage(
+    socket: HibernatingWebSocket,
+    message: string | ArrayBuffer,
+  ): void {
     let frame: ClientFrame;
     try {
       frame = parseFrame(message);
@@ -138,13 +153,23 @@ export class ShardDO {
     try {
       const fn = lookup(frame.functionPath, false);
       if (fn.kind !== "query") {
-        throw new ShardError("BAD_REQUEST", `"${frame.functionPath}" is not a query`);
+        throw new ShardError(
+          "BAD_REQUEST",
+          `"${frame.functionPath}" is not a query`,
+        );
       }
       const replacing = Object.hasOwn(attachment.subs, frame.id);
-      if (!replacing && Object.keys(attachment.subs).length >= MAX_SUBSCRIPTIONS) {
-        throw new ShardError("TOO_MANY_SUBSCRIPTIONS", "Too many subscriptions on one socket");
+      if (
+        !replacing && Object.keys(attachment.subs).length >= MAX_SUBSCRIPTIONS
+      ) {
+        throw new ShardError(
+          "TOO_MANY_SUBSCRIPTIONS",
+          "Too many subscriptions on one socket",
+        );
       }
-      const data = this.#run(fn, this.#context(attachment.identity, false), frame.args);
+      const data = encodeWire(
+        this.#run(fn, this.#context(attachment.identity, false), frame.args),
+      );
       const text = JSON.stringify(data);
       attachment.subs[frame.id] = {
         functionPath: frame.functionPath,
@@ -159,7 +184,11 @@ export class ShardDO {
     }
   }
 
-  webSocketClose(socket: HibernatingWebSocket, code: number, reason: string): void {
+  webSocketClose(
+    socket: HibernatingWebSocket,
+    code: number,
+    reason: string,
+  ): void {
     // Complete the closing handshake. 1005/1006/1015 only describe a close and cannot be
     // sent back (a client that closed without a code would otherwise wait for its timeout).
     const reply = code === 1005 || code === 1006 || code === 1015 ? 1000 : code;
@@ -195,7 +224,13 @@ export class ShardDO {
         if (!outcome) {
           try {
             const fn = lookup(sub.functionPath, false);
-            const data = this.#run(fn, this.#context(attachment.identity, false), sub.args);
+            const data = encodeWire(
+              this.#run(
+                fn,
+                this.#context(attachment.identity, false),
+                sub.args,
+              ),
+            );
             outcome = {
               text: JSON.stringify(data),
               frame: { type: "data", data },

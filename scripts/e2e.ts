@@ -9,8 +9,15 @@
  *    port with a relay on a second port as the "API origin", sign-ups through better-auth, then
  *    checks over HTTP and WebSocket (identity continuity between SSR and the socket on one and
  *    on two origins), a load run, the browser, and a restart on the same persisted state.
- * 3. `examples/chat-astro6` (Astro 6 + @astrojs/cloudflare 13, same sources): build, start, SSR
- *    page + RPC + in-process preload + same-origin identity.
+ *    The Astro-app parts too: the React island fed by props (Date and bigint through Astro's
+ *    serializer; in Chromium its first render equals the server HTML), the prerendered `/about`
+ *    served as a static asset, and the server island rendered in process.
+ * 3. The same app under `astro dev`, in a copy under `.out/e2e/dev-app/`: SSR with the in-process
+ *    preload, RPC, WebSocket push, `/about`, the server island, then an edit to a shard function
+ *    that answers without a restart, the earlier rows still there.
+ * 4. `examples/chat-astro6` (Astro 6 + @astrojs/cloudflare 13, same sources): build (with
+ *    `/about` prerendered and `ShardDO` still exported), start, SSR page + RPC + in-process
+ *    preload + same-origin identity, island props, `/about`, the server island.
  *
  * Every process it starts is stopped by process group. Logs, state and the screenshot go to
  * `.out/e2e/`. Ends with a plain `N passed, M failed` line; exits non-zero on any failure.
@@ -32,6 +39,12 @@ import {
   tarballIsFresh,
   typeCheckApp,
 } from "./_e2e_app.ts";
+import {
+  checkBuildOutput,
+  checkIslandProps,
+  checkPrerendered,
+  checkServerIsland,
+} from "./_e2e_astro.ts";
 import { checkBrowser, ensureChromium } from "./_e2e_browser.ts";
 import {
   checkEdges,
@@ -43,6 +56,7 @@ import {
   signUpUsers,
   type UsersContext,
 } from "./_e2e_checks.ts";
+import { checkDevInProcess, checkHotReload, copyApp, startDev, warmUp } from "./_e2e_dev.ts";
 import { freePort, Report, run, runScript, TcpProxy } from "./_e2e_harness.ts";
 import {
   checkCrossOriginIdentity,
@@ -189,8 +203,12 @@ async function main(): Promise<void> {
     api,
     apiOrigin,
   };
+  await checkBuildOutput(ctx, CHAT);
   await checkSsr(ctx);
   await checkInProcess(ctx);
+  await checkIslandProps(ctx);
+  await checkServerIsland(ctx);
+  await checkPrerendered(ctx, CHAT);
   await checkPush(ctx);
   await checkSameOriginIdentity(ctx);
   await checkCrossOriginIdentity(ctx);
@@ -204,6 +222,41 @@ async function main(): Promise<void> {
   );
   await checkPersisted({ ...ctx, server });
   await stop(server);
+
+  // astro dev: the same app, no build, in a copy that a check may edit.
+  const devDir = join(OUT, "dev-app");
+  await report.step("chat (astro dev): copy the app", () => copyApp(CHAT, devDir));
+  const dev = await report.step("chat (astro dev): D1 migrations + astro dev start", async () => {
+    const started = await startDev(devDir, env, {
+      port: freePort(),
+      adminToken,
+      authSecret: `${crypto.randomUUID()}${crypto.randomUUID()}`.replaceAll("-", ""),
+      logPath: join(OUT, "astro-dev.log"),
+    });
+    running.add(started);
+    console.log(`astro dev (pid ${started.process.pid}) ready at ${started.origin}`);
+    return started;
+  });
+  console.log(await report.step("chat (astro dev): warm-up", () => warmUp(dev, "/channels/dev")));
+  const devCtx: UsersContext = {
+    report,
+    server: dev,
+    adminToken,
+    channel: "dev",
+    label: "chat (astro dev)",
+    users: await report.step(
+      "chat (astro dev): sign up users (better-auth, D1 in .wrangler/state)",
+      () => signUpUsers(dev.origin),
+    ),
+  };
+  await checkSsr(devCtx);
+  await checkDevInProcess(devCtx);
+  await checkIslandProps(devCtx);
+  await checkPush(devCtx);
+  await checkPrerendered(devCtx);
+  await checkServerIsland(devCtx);
+  await checkHotReload(devCtx, devDir);
+  await report.step("chat (astro dev): stop", () => stop(dev));
 
   // Astro 6 + @astrojs/cloudflare 13: the same sources, its own lock; a build-and-smoke run.
   await report.step("chat-astro6: copy the shared sources", syncShared);
@@ -223,9 +276,13 @@ async function main(): Promise<void> {
       () => signUpUsers(server6.origin),
     ),
   };
+  await checkBuildOutput(ctx6, CHAT_ASTRO6);
   await checkSsr(ctx6);
   await checkInProcess(ctx6);
   await checkSameOriginIdentity(ctx6);
+  await checkIslandProps(ctx6);
+  await checkPrerendered(ctx6, CHAT_ASTRO6);
+  await checkServerIsland(ctx6);
   await stop(server6);
 }
 

@@ -15,7 +15,8 @@
  * @module
  */
 
-import { minifiedGraphSize, SIZE_BUDGETS } from "../scripts/_graph_size.ts";
+import { minifiedGraphSize, SIZE_BUDGETS } from "../scripts/npm/graph_size.ts";
+import { median } from "./_median.ts";
 
 const BENCH_FLAGS = [
   "--unstable-unsafe-proto",
@@ -74,12 +75,6 @@ function parseArgs(args: string[]): { runs: number; raw: boolean } {
 
 function loadAverage(): string {
   return Deno.loadavg().map((value) => value.toFixed(2)).join(" ");
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = sorted.length >> 1;
-  return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
 }
 
 function formatTime(ns: number): string {

@@ -11,7 +11,7 @@
  *      bundled and minified (`deno bundle`), held to a budget; `./server` must not reach
  *      `src/integration/` or `src/worker/` or any `node:` module;
  *    - node tests: the unit tests that need no Deno API, run with `node --test` against the
- *      emitted files (rule in `_node_tests.ts`; they are written to `npm/test/`);
+ *      emitted files (rule in `npm/node_tests.ts`; they are written to `npm/test/`);
  *    - pack: `npm pack` lists exactly package.json, README.md, LICENSE and the emitted files
  *      (not `npm/test/`); the tarball lands in `.out/lunora-astro.tgz`, where the example
  *      app's e2e installs it from, and stays there even when a later check fails;
@@ -27,7 +27,7 @@
  * @module
  */
 import { basename, join, relative } from "node:path";
-import { emitPackage, ensureNodeModules, scanSourceGraph } from "./_npm_emit.ts";
+import { emitPackage, ensureNodeModules, scanSourceGraph } from "./npm/emit.ts";
 import {
   attwFindings,
   compareSets,
@@ -36,17 +36,17 @@ import {
   publicNames,
   publintFindings,
   readDenoDoc,
-} from "./_npm_checks.ts";
+} from "./npm/checks.ts";
 import {
   checkVersion,
   descriptionFromModuleDoc,
   ESM_DIR,
   packageManifest,
-} from "./_npm_manifest.ts";
-import { prepareNodeTests, runNodeTests } from "./_node_tests.ts";
-import { type GraphSize, graphSize, minifiedGraphSize, SIZE_BUDGETS } from "./_graph_size.ts";
-import { parseNpmSpecifier } from "./_npm_specifiers.ts";
-import { run } from "./_npm_run.ts";
+} from "./npm/manifest.ts";
+import { prepareNodeTests, runNodeTests } from "./npm/node_tests.ts";
+import { type GraphSize, graphSize, minifiedGraphSize, SIZE_BUDGETS } from "./npm/graph_size.ts";
+import { parseNpmSpecifier } from "./npm/specifiers.ts";
+import { run } from "./npm/command.ts";
 
 const root = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
 const npmDir = join(root, "npm");
@@ -185,7 +185,7 @@ async function main(versionArgument: string | undefined): Promise<number> {
       outDir: testOutDir,
       modules: emit.modules,
       imports,
-      shim: Deno.readTextFileSync(join(root, "scripts", "_deno_test_shim.ts")),
+      shim: Deno.readTextFileSync(join(root, "scripts", "npm", "deno_test_shim.ts")),
     });
     const notes = plan.skipped.map(({ file, reason }) => `Deno-only: ${file} (${reason})`);
     if (plan.portable.length === 0) {

@@ -6,15 +6,15 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import ts from "typescript";
-import { dependencyRange, mapSpecifier, parseNpmSpecifier } from "../scripts/_npm_specifiers.ts";
+import { dependencyRange, mapSpecifier, parseNpmSpecifier } from "../scripts/npm/specifiers.ts";
 import {
   checkVersion,
   descriptionFromModuleDoc,
   packageManifest,
-} from "../scripts/_npm_manifest.ts";
-import { denoApisUsed } from "../scripts/_node_tests.ts";
-import { type DenoDoc, publicNames } from "../scripts/_npm_checks.ts";
-import { graphSize, minifiedGraphSize } from "../scripts/_graph_size.ts";
+} from "../scripts/npm/manifest.ts";
+import { denoApisUsed } from "../scripts/npm/node_tests.ts";
+import { type DenoDoc, publicNames } from "../scripts/npm/checks.ts";
+import { graphSize, minifiedGraphSize } from "../scripts/npm/graph_size.ts";
 
 const imports = {
   "jsonc-parser": "npm:jsonc-parser@3.3.1",
@@ -187,7 +187,9 @@ Deno.test("minifiedGraphSize() bundles and minifies the static graph and leaves 
 Deno.test("the Deno.test shim runs every registration form and t.step under node --test", async () => {
   const dir = await Deno.makeTempDir();
   try {
-    const shim = await Deno.readTextFile(new URL("../scripts/_deno_test_shim.ts", import.meta.url));
+    const shim = await Deno.readTextFile(
+      new URL("../scripts/npm/deno_test_shim.ts", import.meta.url),
+    );
     const js = ts.transpileModule(shim, {
       compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 },
     }).outputText;

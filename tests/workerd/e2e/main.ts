@@ -1,0 +1,291 @@
+/**
+ * `deno task e2e`: the example app, end to end, on workerd and in Chromium.
+ *
+ * 1. Node 22 from npm, Debian's Chromium (apt-get when missing), the npm build of this package
+ *    (`deno task build:npm`, which packs `.out/lunora-astro.tgz`; reused when newer than every
+ *    source).
+ * 2. `examples/chat` (Astro 7 + @astrojs/cloudflare 14): install its lock plus the tarball,
+ *    `astro build`, its D1 migrations (better-auth's schema), `wrangler dev` on a free loopback
+ *    port with a relay on a second port as the "API origin", sign-ups through better-auth, then
+ *    checks over HTTP and WebSocket (identity continuity between SSR and the socket on one and
+ *    on two origins), a load run, the browser, and a restart on the same persisted state.
+ *    The Astro-app parts too: the React island fed by props (Date and bigint through Astro's
+ *    serializer; in Chromium its first render equals the server HTML), the prerendered `/about`
+ *    served as a static asset, and the server island rendered in process.
+ * 3. The same app under `astro dev`, in a copy under `.out/e2e/dev-app/`: SSR with the in-process
+ *    preload, RPC, WebSocket push, `/about`, the server island, then an edit to a shard function
+ *    that answers without a restart, the earlier rows still there.
+ * 4. `examples/chat-astro6` (Astro 6 + @astrojs/cloudflare 13, same sources): build (with
+ *    `/about` prerendered and `ShardDO` still exported), start, SSR page + RPC + in-process
+ *    preload + same-origin identity, island props, `/about`, the server island.
+ *
+ * Every process it starts is stopped by process group. Logs, state and the screenshot go to
+ * `.out/e2e/`. Ends with a plain `N passed, M failed` line; exits non-zero on any failure.
+ *
+ * @module
+ */
+import { join } from "node:path";
+import {
+  assertInstalledTarball,
+  buildApp,
+  installApp,
+  lockTree,
+  nodeEnv,
+  OUT,
+  ROOT,
+  type Server,
+  startApp,
+  TARBALL,
+  tarballIsFresh,
+  typeCheckApp,
+} from "../example_app.ts";
+import {
+  checkBuildOutput,
+  checkIslandProps,
+  checkPrerendered,
+  checkServerIsland,
+} from "./astro_app.ts";
+import { checkBrowser, ensureChromium } from "./browser.ts";
+import {
+  checkEdges,
+  checkInProcess,
+  checkLoad,
+  checkPersisted,
+  checkPush,
+  checkSsr,
+  signUpUsers,
+  type UsersContext,
+} from "./checks.ts";
+import { checkDevInProcess, checkHotReload, copyApp, startDev, warmUp } from "./dev.ts";
+import { freePort, run } from "../process.ts";
+import { Report, runScript } from "../report.ts";
+import { TcpProxy } from "../tcp_proxy.ts";
+import {
+  checkCrossOriginIdentity,
+  checkSameOriginIdentity,
+  type IdentityContext,
+} from "./identity.ts";
+
+const CHAT = join(ROOT, "examples", "chat");
+const CHAT_ASTRO6 = join(ROOT, "examples", "chat-astro6");
+/** What chat-astro6 shares with chat (copied in; its own package.json and lock stay). */
+const SHARED = ["src", "astro.config.mjs", "wrangler.jsonc", "tsconfig.json"];
+
+const report = new Report();
+const running = new Set<Server>();
+const relays = new Set<TcpProxy>();
+const adminToken = crypto.randomUUID();
+
+async function stopAll(): Promise<void> {
+  for (const relay of relays) await relay.close();
+  relays.clear();
+  for (const server of running) await server.process.stop();
+  running.clear();
+}
+
+Deno.addSignalListener("SIGINT", async () => {
+  await stopAll();
+  Deno.exit(130);
+});
+
+async function start(
+  appDir: string,
+  env: Record<string, string>,
+  persistTo: string,
+  logName: string,
+  port = freePort(),
+  vars: Record<string, string> = {},
+): Promise<Server> {
+  const server = await startApp(appDir, env, {
+    port,
+    persistTo,
+    adminToken,
+    logPath: join(OUT, logName),
+    vars,
+  });
+  running.add(server);
+  console.log(`wrangler dev (pid ${server.process.pid}) ready at ${server.origin}`);
+  return server;
+}
+
+async function stop(server: Server): Promise<void> {
+  await server.process.stop();
+  running.delete(server);
+}
+
+async function buildPackage(): Promise<string> {
+  if (tarballIsFresh()) return "reused .out/lunora-astro.tgz (newer than every source)";
+  const started = Date.now();
+  try {
+    await run([Deno.execPath(), "task", "build:npm"], { cwd: ROOT });
+    return "built";
+  } catch (error) {
+    let packed = 0;
+    try {
+      packed = Deno.statSync(TARBALL).mtime?.getTime() ?? 0;
+    } catch {
+      // No tarball at all.
+    }
+    if (packed < started) throw error;
+    // The tarball is fresh although a check failed: record the failure, test the package.
+    await report.check("deno task build:npm passes its own checks", () => {
+      throw error;
+    });
+    return "built (with failed checks)";
+  }
+}
+
+/** Installs and builds one app, checking what was installed and what `lunora()` said. */
+async function prepare(
+  name: string,
+  appDir: string,
+  env: Record<string, string>,
+): Promise<void> {
+  await report.step(`${name}: npm install (lock + tarball)`, () => installApp(appDir, env));
+  await report.check(
+    `${name}: the installed @lunora/astro is the packed tarball`,
+    () => assertInstalledTarball(appDir),
+  );
+  await report.check(
+    `${name}: the app type-checks against the packed .d.ts`,
+    () => typeCheckApp(appDir),
+  );
+  const logged = await report.step(`${name}: astro build`, () => buildApp(appDir, env));
+  await report.check(`${name}: lunora() has no warning for the correctly wired app`, () => {
+    if (logged.length > 0) throw new Error(logged.join("\n"));
+  });
+}
+
+async function syncShared(): Promise<void> {
+  for (const name of SHARED) {
+    await Deno.remove(join(CHAT_ASTRO6, name), { recursive: true }).catch(() => {});
+    await run(["cp", "-R", join(CHAT, name), join(CHAT_ASTRO6, name)]);
+  }
+}
+
+async function main(): Promise<void> {
+  await lockTree();
+  await Deno.remove(OUT, { recursive: true }).catch(() => {});
+  Deno.mkdirSync(OUT, { recursive: true });
+
+  const chromium = await report.step("chromium (apt-get when missing)", ensureChromium)
+    .then(() => true, () => false);
+  const env = await report.step("Node 22 from npm (scripts/ensure_node22.sh)", nodeEnv);
+  console.log(await report.step("npm package (deno task build:npm)", buildPackage));
+
+  // Astro 7 + @astrojs/cloudflare 14: the full run.
+  await prepare("chat", CHAT, env);
+  const state = join(OUT, "state-chat");
+  // The app on one loopback port; its Lunora API also on a second one (a relay to the same
+  // server), which /cross-origin/* preloads from and whose socket the island opens.
+  const port = freePort();
+  const api = new TcpProxy(port);
+  relays.add(api);
+  const apiOrigin = `http://127.0.0.1:${api.port}`;
+  let server = await report.step(
+    "chat: D1 migrations + wrangler dev start",
+    () =>
+      start(CHAT, env, state, "wrangler-chat-1.log", port, {
+        LUNORA_API_URL: apiOrigin,
+        LUNORA_ALLOWED_ORIGINS: `http://127.0.0.1:${port}`,
+      }),
+  );
+  const users = await report.step("chat: sign up users (better-auth)", async () => {
+    const signedUp = await signUpUsers(server.origin);
+    for (const [role, user] of Object.entries(signedUp)) console.log(`  ${role}: ${user.id}`);
+    return signedUp;
+  });
+  const ctx: IdentityContext = {
+    report,
+    server,
+    adminToken,
+    channel: "e2e",
+    label: "chat",
+    users,
+    api,
+    apiOrigin,
+  };
+  await checkBuildOutput(ctx, CHAT);
+  await checkSsr(ctx);
+  await checkInProcess(ctx);
+  await checkIslandProps(ctx);
+  await checkServerIsland(ctx);
+  await checkPrerendered(ctx, CHAT);
+  await checkPush(ctx);
+  await checkSameOriginIdentity(ctx);
+  await checkCrossOriginIdentity(ctx);
+  await checkEdges(ctx);
+  await report.step("chat: load", () => checkLoad(ctx));
+  if (chromium) await report.step("chat: browser", () => checkBrowser(ctx, OUT, apiOrigin));
+  await report.step("chat: stop wrangler dev", () => stop(server));
+  server = await report.step(
+    "chat: wrangler dev restart",
+    () => start(CHAT, env, state, "wrangler-chat-2.log"),
+  );
+  await checkPersisted({ ...ctx, server });
+  await stop(server);
+
+  // astro dev: the same app, no build, in a copy that a check may edit.
+  const devDir = join(OUT, "dev-app");
+  await report.step("chat (astro dev): copy the app", () => copyApp(CHAT, devDir));
+  const dev = await report.step("chat (astro dev): D1 migrations + astro dev start", async () => {
+    const started = await startDev(devDir, env, {
+      port: freePort(),
+      adminToken,
+      authSecret: `${crypto.randomUUID()}${crypto.randomUUID()}`.replaceAll("-", ""),
+      logPath: join(OUT, "astro-dev.log"),
+    });
+    running.add(started);
+    console.log(`astro dev (pid ${started.process.pid}) ready at ${started.origin}`);
+    return started;
+  });
+  console.log(await report.step("chat (astro dev): warm-up", () => warmUp(dev, "/channels/dev")));
+  const devCtx: UsersContext = {
+    report,
+    server: dev,
+    adminToken,
+    channel: "dev",
+    label: "chat (astro dev)",
+    users: await report.step(
+      "chat (astro dev): sign up users (better-auth, D1 in .wrangler/state)",
+      () => signUpUsers(dev.origin),
+    ),
+  };
+  await checkSsr(devCtx);
+  await checkDevInProcess(devCtx);
+  await checkIslandProps(devCtx);
+  await checkPush(devCtx);
+  await checkPrerendered(devCtx);
+  await checkServerIsland(devCtx);
+  await checkHotReload(devCtx, devDir);
+  await report.step("chat (astro dev): stop", () => stop(dev));
+
+  // Astro 6 + @astrojs/cloudflare 13: the same sources, its own lock; a build-and-smoke run.
+  await report.step("chat-astro6: copy the shared sources", syncShared);
+  await prepare("chat-astro6", CHAT_ASTRO6, env);
+  const server6 = await report.step(
+    "chat-astro6: wrangler dev start",
+    () => start(CHAT_ASTRO6, env, join(OUT, "state-astro6"), "wrangler-astro6.log"),
+  );
+  const ctx6: UsersContext = {
+    report,
+    server: server6,
+    adminToken,
+    channel: "astro6",
+    label: "chat-astro6",
+    users: await report.step(
+      "chat-astro6: sign up users (better-auth)",
+      () => signUpUsers(server6.origin),
+    ),
+  };
+  await checkBuildOutput(ctx6, CHAT_ASTRO6);
+  await checkSsr(ctx6);
+  await checkInProcess(ctx6);
+  await checkSameOriginIdentity(ctx6);
+  await checkIslandProps(ctx6);
+  await checkPrerendered(ctx6, CHAT_ASTRO6);
+  await checkServerIsland(ctx6);
+  await stop(server6);
+}
+
+await runScript(report, "e2e run", main, stopAll);

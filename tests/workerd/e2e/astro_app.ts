@@ -68,7 +68,7 @@ export async function checkIslandProps(ctx: UsersContext): Promise<void> {
       ),
       "the island's HTML does not show the total",
     );
-    return `${token.value.messages.length} messages, createdAt Date (${iso}), total ${token.value.total}n`;
+    return `messages: ${token.value.messages.length}, createdAt Date (${iso}), total ${token.value.total}n`;
   });
 }
 
@@ -115,7 +115,7 @@ export async function checkServerIsland(ctx: UsersContext): Promise<void> {
       /data-viewer(?:="")?[\s>]/.test(anonymous.text),
       "the island without a cookie is not anonymous",
     );
-    return `${url.split("?")[0]}: ${total} messages, viewer bob, +0 HTTP RPCs`;
+    return `${url.split("?")[0]}: total ${total}, viewer bob, +0 HTTP RPCs`;
   });
 }
 

@@ -8,7 +8,11 @@
  *   reserved `/_lunora/*` plane (RPC, WebSocket, admin, status) and auth routes, and everything
  *   else falls through to Astro, whose crashes are contained as a plain 500.
  *
- * Reactive-loader helpers for `.astro` frontmatter live in `@lunora/astro/server`.
+ * Unless you pass `lunora({ locals: false })`, the integration also gives every request
+ * `Astro.locals.lunora`, a server client made on first use (`@lunora/astro/middleware`).
+ *
+ * Server helpers for `.astro` frontmatter, endpoints and Actions (queries, mutations,
+ * actions, preloading) live in `@lunora/astro/server`.
  *
  * @example Composing the worker in `src/worker.ts`
  * ```ts ignore
@@ -28,8 +32,11 @@ export type {
   AstroAdapterLike,
   AstroConfigDoneOptionsLike,
   AstroConfigLike,
+  AstroConfigSetupOptionsLike,
+  AstroInjectedTypeLike,
   AstroIntegrationLike,
   AstroIntegrationLoggerLike,
+  AstroIntegrationMiddlewareLike,
   LunoraIntegrationHooks,
 } from "./src/integration/astro_types.ts";
 export { withLunora } from "./src/worker/with_lunora.ts";

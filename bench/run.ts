@@ -197,6 +197,11 @@ function targets(rows: Row[]): Target[] {
   const page1 = at("page, same HTML from a ready token (no preload), 1 row");
   const local1 = at("page, preload in-process, 1 row") - page1;
   const viaFetch1 = at("page, preload over fetch to the worker, 1 row") - page1;
+  const form = at("form POST, same 303 without the mutation");
+  const writeLocal = at("form POST, mutation in-process") - form;
+  const writeFetch = at("form POST, mutation over fetch to the worker") - form;
+  const writeHttp = at("form POST, mutation over loopback HTTP") - form;
+  const bareNext = at("fresh locals + next() (no middleware)");
   const graph = (name: string) => at(name, "graph") - at("import an empty module", "graph");
   const single = (name: string) => at(name, "bundled") - at("import an empty module", "bundled");
   return [
@@ -261,6 +266,30 @@ function targets(rows: Row[]): Target[] {
       viaHttp / local,
       -3,
     ),
+    ratioTarget(
+      `SSR mutation: over loopback HTTP / in-process (${us(writeHttp)} / ${us(writeLocal)})`,
+      writeHttp / writeLocal,
+      -3,
+    ),
+    {
+      what: `SSR mutation: over fetch to the worker / in-process (${us(writeFetch)} / ${
+        us(writeLocal)
+      })`,
+      value: times(writeFetch / writeLocal),
+      goal: "reported only",
+      met: true,
+    },
+    maxTime(
+      "locals middleware on a page that never reads locals.lunora (onRequest − bare next())",
+      at("fresh locals + onRequest(context, next)") - bareNext,
+      300,
+    ),
+    {
+      what: "locals middleware, page reads locals.lunora once (− bare next())",
+      value: us(at("fresh locals + onRequest(context, next), page reads locals.lunora") - bareNext),
+      goal: "reported only",
+      met: true,
+    },
     {
       what: "cold: import server.ts − empty (module graph / bundled)",
       value: `${ms(graph("import server.ts"))} / ${ms(single("import bundled server.ts"))}`,

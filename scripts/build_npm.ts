@@ -56,7 +56,7 @@ const packagesDir = join(root, ".tools", "npm-build");
 const tarballPath = join(root, ".out", "lunora-astro.tgz");
 
 /** Subpaths that run inside workerd and during SSR: no build-time or worker code, no `node:`. */
-const WORKERD_ENTRIES = ["./server"];
+const WORKERD_ENTRIES = ["./server", "./middleware"];
 const FORBIDDEN_IN_WORKERD = [`${ESM_DIR}/src/integration/`, `${ESM_DIR}/src/worker/`];
 
 interface DenoConfig {

@@ -2,6 +2,7 @@
  * Shared test fakes: a Durable Object namespace that records every call, an execution context
  * whose `waitUntil` breaks if called unbound, host spies and a recording fetch.
  */
+import type { InProcessCall, InProcessTransport } from "../src/in_process_registry.ts";
 import { withLunora } from "../src/worker/with_lunora.ts";
 import type { LunoraOptions } from "../src/worker/options.ts";
 import type {
@@ -258,6 +259,47 @@ export function fakePageContext(
   url = `${ORIGIN}/page`,
 ): FakePageContext {
   return { request: new Request(url, { headers }), locals: { cfContext: fakeCtx() } };
+}
+
+/** A fake page context whose page is prerendered (`isPrerendered: true`). */
+export function fakePrerenderedContext(): FakePageContext & { isPrerendered: true } {
+  return { ...fakePageContext(), isPrerendered: true };
+}
+
+/** One call an in-process transport received. */
+export interface TransportCall {
+  envelope: string;
+  call: InProcessCall;
+}
+
+/** An in-process transport that records every call. */
+export interface RecordingTransport extends InProcessTransport {
+  calls: TransportCall[];
+  /** The envelopes received, in order. */
+  envelopes: string[];
+}
+
+/** A transport answering each call with `answer` (default `{"result":1}`), recording it. */
+export function recordingTransport(
+  answer: (call: TransportCall) => Response | Promise<Response> = () =>
+    Response.json({ result: 1 }),
+): RecordingTransport {
+  const calls: TransportCall[] = [];
+  const envelopes: string[] = [];
+  const transport = (async (envelope: string, call: InProcessCall) => {
+    const recorded = { envelope, call };
+    calls.push(recorded);
+    envelopes.push(envelope);
+    return await answer(recorded);
+  }) as RecordingTransport;
+  transport.calls = calls;
+  transport.envelopes = envelopes;
+  return transport;
+}
+
+/** A shard error as a Durable Object stub throws it (`retryable` / `overloaded`). */
+export function shardError(flag: "retryable" | "overloaded"): Error {
+  return Object.assign(new Error(`shard ${flag}`), { [flag]: true });
 }
 
 /** `true` exactly when `A` and `B` are the same type (for type-level tests). */

@@ -1,18 +1,27 @@
 /**
  * Type-level proof that the structural Astro types match the real ones: `lunora()` is accepted
- * where Astro 7 expects an `AstroIntegration`, and its hook accepts what Astro passes. `deno
- * check` (and `deno test`, which type-checks first) fails if they drift apart.
+ * where Astro 7 expects an `AstroIntegration`, its hooks accept what Astro passes, and
+ * `@lunora/astro/middleware`'s `onRequest` is a `MiddlewareHandler`. `deno check` (and `deno
+ * test`, which type-checks first) fails if they drift apart.
  *
  * `astro` is pinned to 7.3.4 in deno.json: 7.3.5 depends on `@astrojs/compiler-binding@0.5.1`,
  * whose platform packages the registry here does not all have, so Deno cannot resolve it.
  */
-import type { AstroIntegration, AstroIntegrationLogger } from "astro";
+import type {
+  AstroIntegration,
+  AstroIntegrationLogger,
+  AstroMiddlewareInstance,
+  MiddlewareHandler,
+} from "astro";
 import assert from "node:assert/strict";
+import * as middleware from "../middleware.ts";
 import { lunora } from "../mod.ts";
 import type { AstroIntegrationLike, LunoraIntegrationOptions } from "../mod.ts";
 
 type ConfigDoneHook = NonNullable<AstroIntegration["hooks"]["astro:config:done"]>;
 type ConfigDoneOptions = Parameters<ConfigDoneHook>[0];
+type ConfigSetupHook = NonNullable<AstroIntegration["hooks"]["astro:config:setup"]>;
+type ConfigSetupOptions = Parameters<ConfigSetupHook>[0];
 
 // The integration object is an AstroIntegration, through its declared type too.
 const integration: AstroIntegration = lunora();
@@ -29,7 +38,16 @@ const _passLogger = (logger: AstroIntegrationLogger) =>
     logger,
   });
 
-Deno.test("lunora() builds an integration named @lunora/astro with an astro:config:done hook", () => {
+// What Astro passes to astro:config:setup is what the setup hook accepts.
+const _setupHook: ConfigSetupHook = declared.hooks["astro:config:setup"];
+const _passSetup = (options: ConfigSetupOptions) => declared.hooks["astro:config:setup"](options);
+
+// The middleware entry is what Astro loads from an `addMiddleware` entrypoint.
+const _handler: MiddlewareHandler = middleware.onRequest;
+const _instance: AstroMiddlewareInstance = middleware;
+
+Deno.test("lunora() builds an integration named @lunora/astro with astro:config:setup and astro:config:done hooks", () => {
   assert.equal(integration.name, "@lunora/astro");
   assert.equal(typeof integration.hooks["astro:config:done"], "function");
+  assert.equal(typeof integration.hooks["astro:config:setup"], "function");
 });

@@ -8,6 +8,7 @@ import assert from "node:assert/strict";
 import { type Preloaded, preloadQuery } from "../src/ssr/preload.ts";
 import { createServerClient, type ServerClient } from "../src/ssr/server_client.ts";
 import {
+  action,
   type ArgsOf,
   type FunctionReference,
   mutation,
@@ -29,6 +30,14 @@ Deno.test("query() and mutation() return a frozen { __lunoraRef } and nothing el
   assert.equal(send.__lunoraRef, "chat/messages:send");
   assert.ok(Object.isFrozen(list));
   assert.equal(JSON.stringify(list), '{"__lunoraRef":"messages:list"}');
+});
+
+Deno.test("action() returns a frozen { __lunoraRef } typed as an action reference", () => {
+  const notify = action<{ to: string }, boolean>("mail/outbox:notify");
+  assert.deepEqual(notify, { __lunoraRef: "mail/outbox:notify" });
+  assert.ok(Object.isFrozen(notify));
+  assertType<Equal<typeof notify, FunctionReference<"action", { to: string }, boolean>>>();
+  assert.throws(() => action("../mail:notify"), { name: "TypeError" });
 });
 
 Deno.test("query() accepts module paths with / and . separators", () => {

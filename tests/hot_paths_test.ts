@@ -4,7 +4,11 @@
  * lazily parsed URL of the reserved plane, and in-process transports held as hidden properties.
  */
 import assert from "node:assert/strict";
-import { getInProcessTransport, setInProcessTransport } from "../src/in_process_registry.ts";
+import {
+  getInProcessTransport,
+  setInProcessTransport,
+  TRANSPORT_KEY,
+} from "../src/in_process_registry.ts";
 import { decodeWire, encodeWire } from "../src/wire/codec.ts";
 import { harness, jsonPost, ORIGIN } from "./_fakes.ts";
 
@@ -116,11 +120,12 @@ Deno.test("setInProcessTransport() leaves no enumerable key on the objects it re
 Deno.test("setInProcessTransport() still registers under a frozen context", async () => {
   const ctx = Object.freeze({ waitUntil() {} });
   setInProcessTransport([ctx], () => Promise.resolve(new Response("frozen")));
-  assert.equal(await (await getInProcessTransport(ctx)!("{}")).text(), "frozen");
+  assert.equal(await (await getInProcessTransport(ctx)!("{}", { kind: "query" })).text(), "frozen");
 });
 
 Deno.test("getInProcessTransport() ignores a transport planted on Object.prototype", () => {
-  const key = Symbol.for("@lunora/astro/in-process-rpc/transport");
+  const key = TRANSPORT_KEY;
+  assert.equal(key, Symbol.for("@lunora/astro/in-process-rpc/transport@2"));
   Object.defineProperty(Object.prototype, key, {
     value: () => Promise.resolve(new Response("planted")),
     configurable: true,

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { getInProcessTransport } from "../src/in_process_registry.ts";
 import { harness, hostSpy, jsonPost, ORIGIN } from "./_fakes.ts";
 
+const QUERY = { kind: "query" } as const;
 const envelope = JSON.stringify({ functionPath: "messages:list", args: { channel: "general" } });
 
 const identityFromCookie = (request: Request) => {
@@ -29,7 +30,7 @@ Deno.test("withLunora() registers an in-process transport under the page request
 Deno.test("the in-process transport answers byte-identically to /_lunora/rpc for the same caller", async () => {
   let inProcess: Response | undefined;
   const host = hostSpy(async ({ request }) => {
-    inProcess = await getInProcessTransport(request)!(envelope);
+    inProcess = await getInProcessTransport(request)!(envelope, QUERY);
     return new Response("page");
   });
   const h = harness({ resolveIdentity: identityFromCookie }, {
@@ -53,6 +54,7 @@ Deno.test("the in-process transport applies the tenant gate of the page's caller
   const host = hostSpy(async ({ request }) => {
     const response = await getInProcessTransport(request)!(
       JSON.stringify({ functionPath: "a:b", shardKey: "tenant-b" }),
+      QUERY,
     );
     status = response.status;
     return new Response("page");
@@ -66,7 +68,7 @@ Deno.test("the in-process transport applies the tenant gate of the page's caller
 Deno.test("the in-process transport answers an invalid envelope with 400 and no shard call", async () => {
   let body: unknown;
   const host = hostSpy(async ({ request }) => {
-    body = await (await getInProcessTransport(request)!("{")).json();
+    body = await (await getInProcessTransport(request)!("{", QUERY)).json();
     return new Response("page");
   });
   const h = harness({}, { host });
@@ -75,11 +77,11 @@ Deno.test("the in-process transport answers an invalid envelope with 400 and no 
   assert.equal(h.ns.calls.length, 0);
 });
 
-Deno.test("the in-process transport retries retryable shard errors because it only carries queries", async () => {
+Deno.test("the in-process transport retries a query's retryable shard errors", async () => {
   let failures = 1;
   let status = 0;
   const host = hostSpy(async ({ request }) => {
-    status = (await getInProcessTransport(request)!(envelope)).status;
+    status = (await getInProcessTransport(request)!(envelope, QUERY)).status;
     return new Response("page");
   });
   const h = harness({}, {
@@ -97,7 +99,7 @@ Deno.test("the in-process transport retries retryable shard errors because it on
 Deno.test("two concurrent page requests with different cookies each reach the shard as their own user", async () => {
   const host = hostSpy(async ({ request }) => {
     await new Promise((resolve) => setTimeout(resolve, Math.random() * 5));
-    const response = await getInProcessTransport(request)!(envelope);
+    const response = await getInProcessTransport(request)!(envelope, QUERY);
     return new Response(JSON.stringify(await response.json()));
   });
   const h = harness({ resolveIdentity: identityFromCookie }, {

@@ -4,12 +4,12 @@
  */
 import type { APIContext, AstroGlobal } from "astro";
 import assert from "node:assert/strict";
-import { type InProcessTransport, setInProcessTransport } from "../src/in_process_registry.ts";
+import { setInProcessTransport } from "../src/in_process_registry.ts";
 import { createServerClient } from "../src/ssr/server_client.ts";
 import { WIRE_TAG } from "../src/wire/codec.ts";
 import { LunoraServerError } from "../src/wire/error_envelope.ts";
 import { type FunctionReference, query } from "../src/wire/function_reference.ts";
-import { fakeFetch, fakePageContext, ORIGIN } from "./_fakes.ts";
+import { fakeFetch, fakePageContext, ORIGIN, recordingTransport } from "./_fakes.ts";
 
 const T = WIRE_TAG;
 const get = query<{ id?: string; n?: bigint }, unknown>("counters:get");
@@ -251,6 +251,7 @@ Deno.test("failed responses without an envelope map their status to a code", asy
     [404, "NOT_FOUND"],
     [405, "BAD_REQUEST"],
     [408, "INTERNAL"],
+    [409, "CONFLICT"],
     [413, "PAYLOAD_TOO_LARGE"],
     [418, "BAD_REQUEST"],
     [429, "TOO_MANY_REQUESTS"],
@@ -337,18 +338,6 @@ Deno.test("a network failure rejects with a LunoraServerError carrying the cause
 
 // ---------------------------------------------------------------------------------------------
 // context: in process, or HTTP with the page's identity
-
-function recordingTransport(
-  answer: (envelope: string) => Response | Promise<Response> = () => Response.json({ result: 1 }),
-): InProcessTransport & { envelopes: string[] } {
-  const envelopes: string[] = [];
-  const transport = (async (envelope: string) => {
-    envelopes.push(envelope);
-    return await answer(envelope);
-  }) as InProcessTransport & { envelopes: string[] };
-  transport.envelopes = envelopes;
-  return transport;
-}
 
 Deno.test("with context, a registered transport runs the call in process with no fetch", async () => {
   const page = fakePageContext({ cookie: "sid=1" });

@@ -1,7 +1,8 @@
 /**
- * `@lunora/astro/server` runs in workerd and in `.astro` frontmatter (spec §1): its import
- * graph must hold no `node:` module, nothing from the integration or the worker, and no
- * WebSocket or browser global used as code.
+ * `@lunora/astro/server` runs in workerd and in `.astro` frontmatter (spec §1), and
+ * `@lunora/astro/middleware` in the same places on every request: their import graphs must
+ * hold no `node:` module, nothing from the integration or the worker, and no WebSocket or
+ * browser global used as code.
  */
 import assert from "node:assert/strict";
 
@@ -15,9 +16,12 @@ interface InfoModule {
 const ROOT = new URL("../", import.meta.url);
 const FORBIDDEN = /\b(?:WebSocket|window|document)\b/g;
 
-async function serverGraph(): Promise<InfoModule[]> {
+/** The entry points that run inside workerd and during SSR. */
+const ENTRIES = ["server.ts", "middleware.ts"];
+
+async function graph(entry: string): Promise<InfoModule[]> {
   const output = await new Deno.Command(Deno.execPath(), {
-    args: ["info", "--json", "server.ts"],
+    args: ["info", "--json", entry],
     cwd: ROOT,
     stdout: "piped",
     stderr: "piped",
@@ -74,33 +78,44 @@ function codeOnly(source: string): string {
   return out;
 }
 
-Deno.test("the server.ts graph imports no node: module", async () => {
-  const modules = await serverGraph();
-  assert.ok(modules.length > 1);
-  for (const module of modules) {
-    assert.ok(!module.specifier.startsWith("node:"), module.specifier);
-    assert.notEqual(module.kind, "node", module.specifier);
-    for (const dependency of module.dependencies ?? []) {
-      assert.ok(
-        !dependency.specifier.startsWith("node:"),
-        `${module.specifier} → ${dependency.specifier}`,
-      );
+for (const entry of ENTRIES) {
+  Deno.test(`the ${entry} graph imports no node: module`, async () => {
+    const modules = await graph(entry);
+    assert.ok(modules.length > 1);
+    for (const module of modules) {
+      assert.ok(!module.specifier.startsWith("node:"), module.specifier);
+      assert.notEqual(module.kind, "node", module.specifier);
+      for (const dependency of module.dependencies ?? []) {
+        assert.ok(
+          !dependency.specifier.startsWith("node:"),
+          `${module.specifier} → ${dependency.specifier}`,
+        );
+      }
     }
-  }
-});
+  });
 
-Deno.test("the server.ts graph holds nothing from src/integration/ or src/worker/", async () => {
-  for (const module of await serverGraph()) {
-    assert.ok(!module.specifier.includes("/src/integration/"), module.specifier);
-    assert.ok(!module.specifier.includes("/src/worker/"), module.specifier);
-  }
-});
+  Deno.test(`the ${entry} graph holds nothing from src/integration/ or src/worker/`, async () => {
+    for (const module of await graph(entry)) {
+      assert.ok(!module.specifier.includes("/src/integration/"), module.specifier);
+      assert.ok(!module.specifier.includes("/src/worker/"), module.specifier);
+    }
+  });
 
-Deno.test("no module of the server.ts graph uses WebSocket, window or document as code", async () => {
-  for (const module of await serverGraph()) {
-    assert.ok(module.local, `${module.specifier} is a local file`);
-    const code = codeOnly(await Deno.readTextFile(module.local));
-    assert.deepEqual(code.match(FORBIDDEN), null, module.specifier);
+  Deno.test(`no module of the ${entry} graph uses WebSocket, window or document as code`, async () => {
+    for (const module of await graph(entry)) {
+      assert.ok(module.local, `${module.specifier} is a local file`);
+      const code = codeOnly(await Deno.readTextFile(module.local));
+      assert.deepEqual(code.match(FORBIDDEN), null, module.specifier);
+    }
+  });
+}
+
+Deno.test("the middleware.ts graph is the server client's, without preload, tokens or sessions", async () => {
+  const files = (await graph("middleware.ts")).map((module) => module.specifier.split("/src/")[1]);
+  assert.ok(files.includes("ssr/locals_middleware.ts"));
+  assert.ok(files.includes("ssr/server_client.ts"));
+  for (const extra of ["ssr/preload.ts", "ssr/token.ts", "ssr/session.ts"]) {
+    assert.ok(!files.includes(extra), extra);
   }
 });
 

@@ -3,8 +3,9 @@
  *
  * Declared here, shape only, so that `@lunora/astro` type-checks without `astro` installed.
  * Astro's own objects are assignable to them: an `AstroIntegrationLike` is accepted wherever
- * Astro (6 and later) expects an `AstroIntegration`, and the `astro:config:done` hook accepts the
- * options object Astro passes (its resolved `AstroConfig` and `AstroIntegrationLogger`).
+ * Astro (6 and later) expects an `AstroIntegration`, and its `astro:config:setup` and
+ * `astro:config:done` hooks accept the options objects Astro passes (`addMiddleware`, the
+ * resolved `AstroConfig`, `injectTypes`, the `AstroIntegrationLogger`).
  *
  * @module
  */
@@ -35,6 +36,30 @@ export interface AstroConfigLike {
   readonly adapter?: AstroAdapterLike;
 }
 
+/** A middleware an integration adds, as Astro's `addMiddleware` takes it. */
+export interface AstroIntegrationMiddlewareLike {
+  /** `"pre"` runs before the app's own `src/middleware`, `"post"` after it. */
+  readonly order: "pre" | "post";
+  /** The module that exports `onRequest`, e.g. `"@lunora/astro/middleware"`. */
+  readonly entrypoint: string | URL;
+}
+
+/** A type declaration file an integration adds, as Astro's `injectTypes` takes it. */
+export interface AstroInjectedTypeLike {
+  /** The file name, ending in `.d.ts` (Astro writes it under `.astro/integrations/`). */
+  readonly filename: string;
+  /** The declarations. */
+  readonly content: string;
+}
+
+/** What the `astro:config:setup` hook receives (the part the integration uses). */
+export interface AstroConfigSetupOptionsLike {
+  /** The command Astro runs: `"dev"`, `"build"`, `"preview"` or `"sync"`. */
+  readonly command?: "dev" | "build" | "preview" | "sync";
+  /** Adds a middleware to every request (the integration's `Astro.locals.lunora`). */
+  readonly addMiddleware: (middleware: AstroIntegrationMiddlewareLike) => void;
+}
+
 /** What the `astro:config:done` hook receives (the part the integration uses). */
 export interface AstroConfigDoneOptionsLike {
   /** The resolved Astro config. */
@@ -44,6 +69,11 @@ export interface AstroConfigDoneOptionsLike {
    * `console.warn`.
    */
   readonly logger?: AstroIntegrationLoggerLike;
+  /**
+   * Adds a type declaration file to the project (`App.Locals.lunora`). Astro always passes
+   * it; without it no types are declared.
+   */
+  readonly injectTypes?: (type: AstroInjectedTypeLike) => unknown;
 }
 
 /**
@@ -54,8 +84,14 @@ export interface AstroConfigDoneOptionsLike {
  */
 export type LunoraIntegrationHooks = {
   /**
+   * Registers the middleware behind `Astro.locals.lunora` (`order: "pre"`,
+   * `"@lunora/astro/middleware"`), unless the integration's `locals` option is `false`.
+   */
+  "astro:config:setup": (options: AstroConfigSetupOptionsLike) => void;
+  /**
    * Checks the project's wiring once the config is resolved and warns, through `logger.warn`,
-   * once per problem found. Never throws and never fails the build.
+   * once per problem found, and declares `App.Locals.lunora` with `injectTypes` (unless
+   * `locals` is `false`). Never throws and never fails the build.
    */
   "astro:config:done": (options: AstroConfigDoneOptionsLike) => Promise<void>;
 };

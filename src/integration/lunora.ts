@@ -15,6 +15,7 @@
  */
 import type {
   AstroConfigDoneOptionsLike,
+  AstroConfigSetupOptionsLike,
   AstroIntegrationLike,
   AstroIntegrationLoggerLike,
 } from "./astro_types.ts";
@@ -41,9 +42,37 @@ export interface LunoraIntegrationOptions {
    * @default {"src/worker.ts"}
    */
   serverEntry?: string;
+  /**
+   * Gives every request `Astro.locals.lunora`, a server client made on first use: registers
+   * the `@lunora/astro/middleware` middleware (`order: "pre"`) and declares
+   * `App.Locals.lunora` in the project's types. `false` leaves both out. Anything but a
+   * boolean is a `TypeError`.
+   *
+   * @default {true}
+   */
+  locals?: boolean;
 }
 
 const NAME = "@lunora/astro";
+
+/** The middleware entry `locals` registers. */
+export const LOCALS_MIDDLEWARE = "@lunora/astro/middleware";
+
+/** The declaration `locals` injects: `App.Locals.lunora` is a server client. */
+export const LOCALS_TYPES: { readonly filename: string; readonly content: string } = {
+  filename: "lunora.d.ts",
+  content: `declare namespace App {
+  interface Locals {
+    /**
+     * A Lunora server client for this request, made on first use by the
+     * @lunora/astro/middleware middleware (runs as the page's visitor). On a prerendered
+     * page, reading it throws a TypeError: use createServerClient({ url }) there.
+     */
+    lunora: import("@lunora/astro/server").ServerClient;
+  }
+}
+`,
+};
 
 function consoleLogger(): Pick<AstroIntegrationLoggerLike, "warn"> {
   return { warn: (message) => console.warn(`[${NAME}] ${message}`) };
@@ -67,9 +96,13 @@ function describe(value: unknown): string {
  *   its `main` is not the server entry, or it lacks the shard's Durable Object binding or that
  *   class's `new_sqlite_classes` migration.
  *
+ * Unless `locals` is `false`, `astro:config:setup` also registers the middleware behind
+ * `Astro.locals.lunora` and `astro:config:done` declares its type.
+ *
  * @param options The integration options; all optional.
  * @returns The integration object for Astro's `integrations` array.
- * @throws {TypeError} When `serverEntry` is not a string or is empty after trimming.
+ * @throws {TypeError} When `serverEntry` is not a string or is empty after trimming, or
+ * `locals` is not a boolean.
  *
  * @example Adding the integration to `astro.config.mjs`
  * ```ts
@@ -93,11 +126,28 @@ export function lunora(options: LunoraIntegrationOptions = {}): AstroIntegration
       }`,
     );
   }
+  const locals = options?.locals === undefined ? true : options.locals;
+  if (typeof locals !== "boolean") {
+    throw new TypeError(
+      `Cannot create the Lunora integration: "locals" must be a boolean, got ${describe(locals)}`,
+    );
+  }
   return {
     name: NAME,
     hooks: {
-      "astro:config:done": async ({ config, logger }: AstroConfigDoneOptionsLike) => {
+      "astro:config:setup": ({ addMiddleware }: AstroConfigSetupOptionsLike) => {
+        if (locals) addMiddleware({ order: "pre", entrypoint: LOCALS_MIDDLEWARE });
+      },
+      "astro:config:done": async ({ config, logger, injectTypes }: AstroConfigDoneOptionsLike) => {
         const log = logger ?? consoleLogger();
+        if (locals && injectTypes) {
+          try {
+            injectTypes(LOCALS_TYPES);
+          } catch (error) {
+            const reason = error instanceof Error ? error.message : String(error);
+            log.warn(`Could not declare the type of Astro.locals.lunora: ${reason}`);
+          }
+        }
         let warnings: string[];
         try {
           const { checkProject } = await import("./check_project.ts");

@@ -1,10 +1,16 @@
 /**
- * `createServerClient`: a request-scoped client that runs Lunora queries during SSR, in
- * process when the page is rendered by the composed worker, over HTTP otherwise.
+ * `createServerClient`: a request-scoped client that runs Lunora queries, mutations and
+ * actions from the server (frontmatter, endpoints, Astro Actions), in process when the page is
+ * rendered by the composed worker, over HTTP otherwise.
  *
  * @module
  */
-import { getInProcessTransport, type InProcessTransport } from "../in_process_registry.ts";
+import {
+  getInProcessTransport,
+  type InProcessCall,
+  type InProcessCallKind,
+  type InProcessTransport,
+} from "../in_process_registry.ts";
 import { encodeWire } from "../wire/codec.ts";
 import { LunoraServerError, readRpcResponse } from "../wire/error_envelope.ts";
 import {
@@ -28,6 +34,12 @@ export interface AstroContextLike {
    * request object.
    */
   readonly locals?: object;
+  /**
+   * `Astro.isPrerendered`: `true` while a prerendered page is built. Such a page has no
+   * visitor request to run as, so a client made from it is a `TypeError`. Reading it never
+   * touches the request's headers.
+   */
+  readonly isPrerendered?: boolean;
 }
 
 /** The `fetch` a server client uses for HTTP calls. */
@@ -67,35 +79,124 @@ export interface QueryOptions {
   shardKey?: string;
 }
 
-/** A request-scoped Lunora client for SSR, made by {@linkcode createServerClient}. */
+/** Per-call options of {@linkcode ServerClient.mutation}. */
+export interface MutationOptions {
+  /** The shard to run on; the worker's default shard when absent. */
+  shardKey?: string;
+  /**
+   * The mutation's idempotency key, sent as `x-lunora-mutation-id`: 1 to 255 characters from
+   * `!` to `~` (printable ASCII without space). A Lunora shard answers a second mutation with
+   * the same key from the same caller with the first result and writes nothing, so a form
+   * that is submitted twice, or a call the worker retries, is stored once. Default: a fresh
+   * random id per call (the worker's retries of that call still share it).
+   */
+  idempotencyKey?: string;
+}
+
+/**
+ * Per-call options of {@linkcode ServerClient.action}. An action is never retried, so it takes
+ * no idempotency key.
+ */
+export interface ActionOptions {
+  /** The shard to run on; the worker's default shard when absent. */
+  shardKey?: string;
+}
+
+/**
+ * The parameters after the reference: the arguments object, optional when the function takes
+ * no required argument, then the per-call options.
+ *
+ * @typeParam Ref The function reference type.
+ * @typeParam Options The per-call options type.
+ */
+export type CallArgs<Ref, Options> = Record<never, never> extends ArgsOf<Ref>
+  ? [args?: ArgsOf<Ref>, options?: Options]
+  : [args: ArgsOf<Ref>, options?: Options];
+
+/**
+ * A request-scoped Lunora client for the server, made by {@linkcode createServerClient}. Each
+ * method takes only references of its own kind (a query reference passed to `mutation` is a
+ * type error), and its methods work detached (`const { mutation } = client`).
+ */
 export interface ServerClient {
   /**
-   * Runs a query once and resolves to its decoded result.
+   * Runs a query once and resolves to its decoded result. In process, a `retryable` shard
+   * error is retried by the worker (a query has no effects).
    *
    * @typeParam Ref The query reference type.
    * @param ref The query, e.g. `api.messages.list` or `query("messages:list")`.
-   * @param args Its arguments object (`undefined` means `{}`).
-   * @param options The shard to run on.
+   * @param rest Its arguments object (`undefined` means `{}`), then `{ shardKey? }`.
    * @returns The query's result.
    * @throws {TypeError} For an invalid reference, arguments or shard key (before any call).
    * @throws {LunoraServerError} When the call fails.
    */
   query<Ref extends FunctionReference<"query">>(
     ref: Ref,
-    args: ArgsOf<Ref>,
-    options?: QueryOptions,
+    ...rest: CallArgs<Ref, QueryOptions>
+  ): Promise<ReturnOf<Ref>>;
+  /**
+   * Runs a mutation once and resolves to its decoded result. The call carries
+   * `x-lunora-mutation-id` (the `idempotencyKey`, else a fresh random id) and
+   * `x-lunora-client-id` (one random id per client), and no id the browser sent on the page
+   * request. The client never retries; the worker retries a `retryable` shard error with the
+   * same mutation id, which a Lunora shard answers with the first result.
+   *
+   * @typeParam Ref The mutation reference type.
+   * @param ref The mutation, e.g. `api.messages.send` or `mutation("messages:send")`.
+   * @param rest Its arguments object (`undefined` means `{}`), then
+   * `{ shardKey?, idempotencyKey? }`.
+   * @returns The mutation's result.
+   * @throws {TypeError} For an invalid reference, arguments, shard key or idempotency key
+   * (before any call).
+   * @throws {LunoraServerError} When the call fails.
+   */
+  mutation<Ref extends FunctionReference<"mutation">>(
+    ref: Ref,
+    ...rest: CallArgs<Ref, MutationOptions>
+  ): Promise<ReturnOf<Ref>>;
+  /**
+   * Runs an action once and resolves to its decoded result. An action may have effects
+   * outside the shard, so it is never retried, by the client or the worker; it carries no
+   * mutation id or client id.
+   *
+   * @typeParam Ref The action reference type.
+   * @param ref The action, e.g. `api.mail.notify` or `action("mail:notify")`.
+   * @param rest Its arguments object (`undefined` means `{}`), then `{ shardKey? }`.
+   * @returns The action's result.
+   * @throws {TypeError} For an invalid reference, arguments or shard key (before any call).
+   * @throws {LunoraServerError} When the call fails.
+   */
+  action<Ref extends FunctionReference<"action">>(
+    ref: Ref,
+    ...rest: CallArgs<Ref, ActionOptions>
   ): Promise<ReturnOf<Ref>>;
 }
 
 const RPC_PATH = "/_lunora/rpc";
 const UNSENDABLE = /[^\x20-\x7e]/;
+const KEY_CHARACTER = /[^\x21-\x7e]/;
+const MAX_KEY_LENGTH = 255;
+const QUERY_CALL: InProcessCall = Object.freeze({ kind: "query" });
+const ACTION_CALL: InProcessCall = Object.freeze({ kind: "action" });
 
 function fail(detail: string): TypeError {
   return new TypeError(`Cannot create server client: ${detail}`);
 }
 
-function codePoint(text: string): string {
-  const index = text.search(UNSENDABLE);
+/**
+ * The `TypeError` for a server client wanted on a prerendered page; `prefix` says what could
+ * not be done (`"Cannot create server client"`, `"Cannot use Astro.locals.lunora"`).
+ */
+export function prerenderedError(prefix: string): TypeError {
+  return new TypeError(
+    `${prefix}: the page is prerendered, so it has no visitor to run as; use ` +
+      'createServerClient({ url }) without "context" at build time, or render the page on ' +
+      "demand (export const prerender = false)",
+  );
+}
+
+function codePoint(text: string, pattern: RegExp = UNSENDABLE): string {
+  const index = text.search(pattern);
   const hex = text.codePointAt(index)!.toString(16).toUpperCase().padStart(4, "0");
   return `U+${hex} at index ${index}`;
 }
@@ -108,6 +209,9 @@ function checkContext(context: unknown): AstroContextLike {
     request === null || typeof request.url !== "string"
   ) {
     throw fail('"context" must be the Astro render context with a request (pass context: Astro)');
+  }
+  if ((context as AstroContextLike).isPrerendered === true) {
+    throw prerenderedError("Cannot create server client");
   }
   return context as AstroContextLike;
 }
@@ -183,17 +287,22 @@ function isResponse(value: unknown): value is Response {
  *   and `url` is the page's own origin, the page request's `cookie` and `authorization`
  *   (e.g. `astro dev` without the composed worker). Nothing is forwarded to another origin.
  *
+ * Either way a mutation carries `x-lunora-mutation-id` and `x-lunora-client-id` of its own,
+ * and a query or an action neither; the `x-lunora-*` ids a browser sent with the page request
+ * are never passed on. The client itself never retries.
+ *
  * @param options Where the worker is and whose identity to use.
  * @returns The client.
  * @throws {TypeError} Before any request: a missing or non-http(s) URL, a URL or token with
  * characters a request cannot carry (CR, LF, ...), `token` together with `context`, a
- * `context` without a request, or a `fetch` that is not a function.
+ * `context` without a request, a `context` of a prerendered page (`isPrerendered`; pass `url`
+ * instead), or a `fetch` that is not a function.
  *
  * @example Usage
  * ```ts
  * import assert from "node:assert/strict";
  * import { createServerClient } from "./server_client.ts";
- * import { query } from "../wire/function_reference.ts";
+ * import { mutation, query } from "../wire/function_reference.ts";
  *
  * const sent: Request[] = [];
  * const client = createServerClient({
@@ -207,6 +316,10 @@ function isResponse(value: unknown): value is Response {
  * assert.equal(await client.query(query<{ id: string }, number>("counters:get"), { id: "a" }), 3);
  * assert.equal(sent[0]!.url, "https://app.example/_lunora/rpc");
  * assert.equal(sent[0]!.headers.get("authorization"), "Bearer secret");
+ *
+ * const send = mutation<{ text: string }, number>("messages:send");
+ * await client.mutation(send, { text: "hi" }, { idempotencyKey: "form-7f3a" });
+ * assert.equal(sent[1]!.headers.get("x-lunora-mutation-id"), "form-7f3a");
  * ```
  */
 export function createServerClient(options: ServerClientOptions): ServerClient {
@@ -235,28 +348,31 @@ export function createServerClient(options: ServerClientOptions): ServerClient {
     return getInProcessTransport(locals?.cfContext) ?? getInProcessTransport(context!.request);
   }
 
-  function headers(): Headers {
+  function headers(call: InProcessCall): Headers {
     const out = new Headers({ "content-type": "application/json" });
     if (token !== undefined) out.set("authorization", `Bearer ${token}`);
     if (samePage) {
+      // Only the visitor's credentials: ids the browser sent with the page stay behind.
       const page = context!.request.headers;
       const authorization = page.get("authorization");
       const cookie = page.get("cookie");
       if (authorization !== null) out.set("authorization", authorization);
       if (cookie !== null) out.set("cookie", cookie);
     }
+    if (call.mutationId !== undefined) out.set("x-lunora-mutation-id", call.mutationId);
+    if (call.clientId !== undefined) out.set("x-lunora-client-id", call.clientId);
     return out;
   }
 
-  async function send(envelope: string): Promise<Response> {
+  async function send(envelope: string, call: InProcessCall): Promise<Response> {
     const inProcess = transport();
     let response: unknown;
     try {
       response = inProcess !== undefined
-        ? await inProcess(envelope)
+        ? await inProcess(envelope, call)
         : await (customFetch ?? fetch)(endpoint, {
           method: "POST",
-          headers: headers(),
+          headers: headers(call),
           body: envelope,
           redirect: "manual",
         });
@@ -273,30 +389,89 @@ export function createServerClient(options: ServerClientOptions): ServerClient {
     return response;
   }
 
-  return {
-    async query<Ref extends FunctionReference<"query">>(
-      ref: Ref,
-      args: ArgsOf<Ref>,
-      queryOptions: QueryOptions = {},
-    ): Promise<ReturnOf<Ref>> {
-      const functionPath = assertFunctionPath(
-        (ref as { __lunoraRef?: unknown } | null)?.__lunoraRef,
-        "function reference",
-      );
-      const envelope = encodeEnvelope(functionPath, args, queryOptions?.shardKey);
-      return await readRpcResponse(await send(envelope)) as ReturnOf<Ref>;
-    },
+  let clientId: string | undefined; // made on the first mutation, then the same for the client
+
+  async function run(
+    kind: InProcessCallKind,
+    ref: unknown,
+    args: unknown,
+    callOptions: unknown,
+  ): Promise<unknown> {
+    const functionPath = assertFunctionPath(
+      (ref as { __lunoraRef?: unknown } | null)?.__lunoraRef,
+      "function reference",
+    );
+    const what = `Cannot run ${kind} ${JSON.stringify(functionPath)}`;
+    const { shardKey, idempotencyKey } = readCallOptions(what, kind, callOptions);
+    const envelope = encodeEnvelope(what, functionPath, args, shardKey);
+    const call: InProcessCall = kind === "query" ? QUERY_CALL : kind === "action" ? ACTION_CALL : {
+      kind,
+      mutationId: idempotencyKey ?? crypto.randomUUID(),
+      clientId: clientId ??= crypto.randomUUID(),
+    };
+    return await readRpcResponse(await send(envelope, call));
+  }
+
+  const client = {
+    query: (ref: unknown, args?: unknown, callOptions?: unknown) =>
+      run("query", ref, args, callOptions),
+    mutation: (ref: unknown, args?: unknown, callOptions?: unknown) =>
+      run("mutation", ref, args, callOptions),
+    action: (ref: unknown, args?: unknown, callOptions?: unknown) =>
+      run("action", ref, args, callOptions),
   };
+  return client as ServerClient;
+}
+
+/** The per-call options, checked for `kind`; throws a `TypeError` naming the problem. */
+function readCallOptions(
+  what: string,
+  kind: InProcessCallKind,
+  options: unknown,
+): { shardKey?: string; idempotencyKey?: string } {
+  if (options === undefined || options === null) return {};
+  if (typeof options !== "object") {
+    throw new TypeError(`${what}: options must be an object, got ${typeof options}`);
+  }
+  const { shardKey, idempotencyKey } = options as MutationOptions;
+  if (shardKey !== undefined && typeof shardKey !== "string") {
+    throw new TypeError(`${what}: "shardKey" must be a string, got ${typeof shardKey}`);
+  }
+  if (idempotencyKey === undefined) return { shardKey };
+  if (kind !== "mutation") {
+    const why = kind === "action" ? " (actions are never retried)" : "";
+    throw new TypeError(`${what}: only a mutation takes "idempotencyKey"${why}`);
+  }
+  return { shardKey, idempotencyKey: checkIdempotencyKey(what, idempotencyKey) };
+}
+
+/** An idempotency key is 1 to 255 characters from `!` to `~`; it is never quoted whole. */
+function checkIdempotencyKey(what: string, key: unknown): string {
+  const problem = typeof key !== "string"
+    ? `got ${typeof key}`
+    : key.length === 0 || key.length > MAX_KEY_LENGTH
+    ? `got ${key.length} characters`
+    : KEY_CHARACTER.test(key)
+    ? `it contains ${codePoint(key, KEY_CHARACTER)}`
+    : undefined;
+  if (problem !== undefined) {
+    throw new TypeError(
+      `${what}: "idempotencyKey" must be a string of 1 to 255 characters from ! to ~ ` +
+        `(printable ASCII without space), ${problem}`,
+    );
+  }
+  return key as string;
 }
 
 /** The JSON text of `{"args","functionPath"[,"shardKey"]}`, in that key order. */
-function encodeEnvelope(functionPath: string, args: unknown, shardKey: unknown): string {
-  const what = `Cannot run query ${JSON.stringify(functionPath)}`;
+function encodeEnvelope(
+  what: string,
+  functionPath: string,
+  args: unknown,
+  shardKey: string | undefined,
+): string {
   if (args !== undefined && args !== null && !isPlainObject(args)) {
     throw new TypeError(`${what}: "args" must be a plain object`);
-  }
-  if (shardKey !== undefined && typeof shardKey !== "string") {
-    throw new TypeError(`${what}: "shardKey" must be a string, got ${typeof shardKey}`);
   }
   let encoded: unknown;
   try {

@@ -124,8 +124,8 @@ export function query<Args = Record<string, never>, Return = unknown>(
 }
 
 /**
- * A typed reference to a Lunora mutation, without codegen (for island clients; the server
- * client only runs queries).
+ * A typed reference to a Lunora mutation, without codegen. Run it from the server with
+ * `ServerClient.mutation` (an Astro Action, a form POST, an endpoint) or from an island client.
  *
  * @typeParam Args The mutation's arguments object.
  * @typeParam Return What the mutation resolves to.
@@ -146,4 +146,30 @@ export function mutation<Args = Record<string, never>, Return = unknown>(
   path: string,
 ): FunctionReference<"mutation", Args, Return> {
   return reference<"mutation", Args, Return>(path);
+}
+
+/**
+ * A typed reference to a Lunora action, without codegen. Run it from the server with
+ * `ServerClient.action`. An action may reach outside the shard (send mail, call an API), so it
+ * is never retried and takes no idempotency key.
+ *
+ * @typeParam Args The action's arguments object.
+ * @typeParam Return What the action resolves to.
+ * @param path The function path, `"<module>:<name>"`.
+ * @returns A frozen `{ __lunoraRef: path }` typed as an action reference.
+ * @throws {TypeError} When `path` is not a valid function path.
+ *
+ * @example Usage
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { action } from "./function_reference.ts";
+ *
+ * const notify = action<{ userId: string }, { sent: boolean }>("mail:notify");
+ * assert.deepEqual(notify, { __lunoraRef: "mail:notify" });
+ * ```
+ */
+export function action<Args = Record<string, never>, Return = unknown>(
+  path: string,
+): FunctionReference<"action", Args, Return> {
+  return reference<"action", Args, Return>(path);
 }

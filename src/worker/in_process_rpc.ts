@@ -4,20 +4,45 @@
  *
  * @module
  */
-import { setInProcessTransport } from "../in_process_registry.ts";
+import { type InProcessCall, setInProcessTransport } from "../in_process_registry.ts";
 import type { ExecutionContextLike } from "../types.ts";
 import type { CompiledOptions } from "./compile_options.ts";
-import { toErrorResponse } from "./errors.ts";
-import { forwardCall, parseCall, parseJsonBody } from "./rpc.ts";
+import { PlaneError, toErrorResponse } from "./errors.ts";
+import { type CallIds, forwardCall, type ForwardMode, parseCall, parseJsonBody } from "./rpc.ts";
 import { payloadTooLarge } from "./body.ts";
 
 const encoder = new TextEncoder();
+const NO_IDS: CallIds = Object.freeze({});
+const QUERY_MODE: ForwardMode = Object.freeze({ idempotent: true, system: false, ids: NO_IDS });
+const ACTION_MODE: ForwardMode = Object.freeze({ idempotent: false, system: false, ids: NO_IDS });
+/** What a mutation id or client id must look like to ride in a header (as the client checks). */
+const ID = /^[\x21-\x7e]{1,255}$/;
+
+/**
+ * How a call of the server client is forwarded. A query is retried on a `retryable` shard
+ * error, a mutation too (its mutation id makes a repeat harmless), an action never. Only the
+ * call's own ids ride along. A call of no known kind is forwarded like an action (no retry, no
+ * ids); a mutation whose ids cannot be sent is a 400.
+ */
+function modeFor(call: InProcessCall | undefined): ForwardMode {
+  if (call?.kind === "query") return QUERY_MODE;
+  if (call?.kind !== "mutation") return ACTION_MODE;
+  const { mutationId, clientId } = call;
+  if (!isId(mutationId) || (clientId !== undefined && !isId(clientId))) {
+    throw new PlaneError(400, "BAD_REQUEST", "Invalid mutation id or client id");
+  }
+  return { idempotent: false, system: false, ids: { mutationId, clientId } };
+}
+
+function isId(value: unknown): value is string {
+  return typeof value === "string" && ID.test(value);
+}
 
 /**
  * Makes `/_lunora/rpc` reachable from the page rendering for `request`. Calls run as that page
- * request's caller (its cookie and authorization, `resolveIdentity`, the tenant gate) and answer
- * exactly what `/_lunora/rpc` would. They are queries issued by the `/server` helpers, so
- * `retryable` shard errors are retried.
+ * request's caller (its cookie and authorization, `resolveIdentity`, the tenant gate, the body
+ * cap) and answer exactly what `/_lunora/rpc` would, with the ids of the call itself instead of
+ * any the browser sent with the page.
  */
 export function registerInProcess<Env>(
   request: Request,
@@ -25,15 +50,16 @@ export function registerInProcess<Env>(
   env: Env,
   compiled: CompiledOptions<Env>,
 ): void {
-  setInProcessTransport([request, ctx], async (envelope: string) => {
+  setInProcessTransport([request, ctx], async (envelope: string, call: InProcessCall) => {
     try {
       // A UTF-16 code unit is at most 3 UTF-8 bytes: most envelopes need no byte count.
       if (
         envelope.length * 3 > compiled.maxBodyBytes &&
         encoder.encode(envelope).byteLength > compiled.maxBodyBytes
       ) throw payloadTooLarge();
-      const call = parseCall(parseJsonBody(envelope), compiled.defaultShardKey);
-      return await forwardCall(compiled, env, request, call, { idempotent: true, system: false });
+      const mode = modeFor(call);
+      const parsed = parseCall(parseJsonBody(envelope), compiled.defaultShardKey);
+      return await forwardCall(compiled, env, request, parsed, mode);
     } catch (error) {
       return toErrorResponse(error);
     }

@@ -21,12 +21,30 @@ export interface RpcCall {
   shardKey: string;
 }
 
+/** The Lunora ids a server-issued call carries itself (a mutation's; none for others). */
+export interface CallIds {
+  /** `x-lunora-mutation-id`. */
+  mutationId?: string | undefined;
+  /** `x-lunora-client-id`. */
+  clientId?: string | undefined;
+}
+
 /** How a call is forwarded. */
 export interface ForwardMode {
-  /** Known safe to retry (`/server` query path, or an idempotency key). */
+  /**
+   * Known safe to retry without a mutation id (an in-process query). A call that carries
+   * `x-lunora-mutation-id` is retried anyway: the shard answers a repeat with the first result.
+   */
   idempotent: boolean;
   /** Admin call: `x-lunora-system: 1`, tenant gate bypassed. */
   system: boolean;
+  /**
+   * Set for a call the server client issued in process: these ids replace the caller's. The
+   * page request's `x-lunora-mutation-id`, `x-lunora-client-id` and `x-lunora-client-seq`
+   * came from the browser for some other call and are never copied. Absent (the public
+   * paths), the caller's allowlisted headers pass.
+   */
+  ids?: CallIds;
 }
 
 const MAX_SHARD_KEY_LENGTH = 512;
@@ -40,6 +58,9 @@ export const FORWARDED_HEADERS: readonly string[] = [
   "x-lunora-client-seq",
   "x-d1-bookmark",
 ];
+
+/** What a server-issued call takes from the page request: credentials, the D1 bookmark. */
+const PAGE_HEADERS: readonly string[] = ["authorization", "cookie", "x-d1-bookmark"];
 
 function badRequest(message: string): PlaneError {
   return new PlaneError(400, "BAD_REQUEST", message);
@@ -88,7 +109,8 @@ export function parseCall(value: unknown, defaultShardKey: string): RpcCall {
 }
 
 /**
- * The headers a shard receives: the allowlist from the caller plus server-minted identity. A
+ * The headers a shard receives: the allowlist from the caller (for a server-issued call, only
+ * its credentials and bookmark, plus the call's own ids) and the server-minted identity. A
  * plain record (not a `Headers`), which `new Request` takes without copying a second time.
  */
 export function shardHeaders(
@@ -98,11 +120,15 @@ export function shardHeaders(
 ): Record<string, string> {
   const headers: Record<string, string> = { "content-type": "application/json" };
   const from = caller.headers;
-  for (let index = 0; index < FORWARDED_HEADERS.length; index++) {
-    const name = FORWARDED_HEADERS[index]!;
+  const { ids } = mode;
+  const names = ids === undefined ? FORWARDED_HEADERS : PAGE_HEADERS;
+  for (let index = 0; index < names.length; index++) {
+    const name = names[index]!;
     const value = from.get(name);
     if (value !== null) headers[name] = value;
   }
+  if (ids?.mutationId !== undefined) headers["x-lunora-mutation-id"] = ids.mutationId;
+  if (ids?.clientId !== undefined) headers["x-lunora-client-id"] = ids.clientId;
   setIdentityHeaders(headers, identity);
   if (mode.system) headers["x-lunora-system"] = "1";
   return headers;

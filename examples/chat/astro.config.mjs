@@ -1,10 +1,11 @@
 // @ts-check
 import cloudflare from "@astrojs/cloudflare";
+import react from "@astrojs/react";
 import { lunora } from "@lunora/astro";
 import { defineConfig } from "astro/config";
 
 export default defineConfig({
   output: "server",
   adapter: cloudflare(),
-  integrations: [lunora()],
+  integrations: [react(), lunora()],
 });

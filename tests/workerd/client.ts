@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { decodeWire } from "../../src/wire/codec.ts";
 import { assert } from "./report.ts";
 import { waitFor } from "./process.ts";
 
@@ -71,7 +72,7 @@ export async function page(
   return { status: response.status, text: await response.text(), headers: response.headers };
 }
 
-/** The preloaded token a channel page embeds in `<script type="application/json">`. */
+/** The preloaded `messages:list` token a channel page carries, its values decoded. */
 export interface Token {
   __lunoraPreloaded: true;
   functionPath: string;
@@ -79,17 +80,111 @@ export interface Token {
   shardKey?: string;
   value: {
     viewer: { userId: string; [claim: string]: unknown } | null;
-    messages: { id: number; author: string; body: string; createdAt: number }[];
+    messages: { id: number; author: string; body: string; createdAt: Date }[];
+    total: bigint;
   };
 }
 
-/** Finds and parses the page's preloaded token. */
+const ENTITIES: Record<string, string> = { amp: "&", lt: "<", gt: ">", quot: '"', apos: "'" };
+
+/** Decodes the HTML character references Astro writes into attribute values. */
+export function unescapeHtml(text: string): string {
+  return text.replace(/&(#x[0-9a-f]+|#[0-9]+|[a-z]+);/gi, (whole, name: string) => {
+    if (name[0] === "#") {
+      const code = name[1] === "x" || name[1] === "X"
+        ? parseInt(name.slice(2), 16)
+        : parseInt(name.slice(1), 10);
+      return String.fromCodePoint(code);
+    }
+    return ENTITIES[name.toLowerCase()] ?? whole;
+  });
+}
+
+/**
+ * Revives one value of Astro's island-prop encoding (astro/dist/runtime/server/serialize.js):
+ * every value is a `[type, payload]` pair, 0 a plain value or object, 1 an array, 2 a RegExp,
+ * 3 a Date, 4 a Map, 5 a Set, 6 a BigInt, 7 a URL, 8-10 typed arrays, 11 ±Infinity.
+ */
+export function reviveAstroProp(pair: unknown): unknown {
+  assert(
+    Array.isArray(pair),
+    `an island prop is not a [type, value] pair: ${JSON.stringify(pair)}`,
+  );
+  const [type, value] = pair as [number, unknown];
+  const list = () => (value as unknown[]).map(reviveAstroProp);
+  switch (type) {
+    case 0:
+      if (typeof value !== "object" || value === null) return value;
+      return Object.fromEntries(
+        Object.entries(value).map(([key, item]) => [key, reviveAstroProp(item)]),
+      );
+    case 1:
+      return list();
+    case 2:
+      return new RegExp(value as string);
+    case 3:
+      return new Date(value as string);
+    case 4:
+      return new Map(list() as [unknown, unknown][]);
+    case 5:
+      return new Set(list());
+    case 6:
+      return BigInt(value as string);
+    case 7:
+      return new URL(value as string);
+    case 8:
+      return new Uint8Array(value as number[]);
+    case 9:
+      return new Uint16Array(value as number[]);
+    case 10:
+      return new Uint32Array(value as number[]);
+    case 11:
+      return Infinity * (value as number);
+    default:
+      throw new Error(`unknown Astro prop type ${type}`);
+  }
+}
+
+/** One `<astro-island>` of a page: its attributes and the HTML it was server-rendered with. */
+export interface Island {
+  componentUrl: string;
+  props: Record<string, unknown>;
+  /** The island's server-rendered inner HTML (up to its closing tag). */
+  html: string;
+}
+
+/** The page's `<astro-island>` whose `component-url` contains `component`, props revived. */
+export function readIsland(html: string, component: string): Island {
+  for (const match of html.matchAll(/<astro-island\b([^>]*)>/g)) {
+    const attributes = match[1]!;
+    const componentUrl = unescapeHtml(/\bcomponent-url="([^"]*)"/.exec(attributes)?.[1] ?? "");
+    if (!componentUrl.includes(component)) continue;
+    const props = JSON.parse(unescapeHtml(/\bprops="([^"]*)"/.exec(attributes)?.[1] ?? "{}"));
+    const start = match.index! + match[0].length;
+    const end = html.indexOf("</astro-island>", start);
+    assert(end > start, `the ${component} island is not closed`);
+    return {
+      componentUrl,
+      props: reviveAstroProp([0, props]) as Record<string, unknown>,
+      html: html.slice(start, end),
+    };
+  }
+  throw new Error(`the page has no <astro-island> for ${component}`);
+}
+
+/**
+ * The page's preloaded token, decoded: the `preloaded` prop of the channel page's React island
+ * (`ChannelView`), or the `<script type="application/json" id="lunora-preloaded">` that
+ * `/cross-origin/*` embeds with `serializePreloaded`.
+ */
 export function readToken(html: string): Token {
-  const match = /<script type="application\/json" id="lunora-preloaded">([^<]*)<\/script>/.exec(
+  const script = /<script type="application\/json" id="lunora-preloaded">([^<]*)<\/script>/.exec(
     html,
   );
-  assert(match, 'the page has no <script type="application/json" id="lunora-preloaded">');
-  return JSON.parse(match[1]!);
+  if (script) return decodeWire(JSON.parse(script[1]!)) as Token;
+  const token = readIsland(html, "ChannelView").props.preloaded as Token | undefined;
+  assert(token, "the ChannelView island has no preloaded prop");
+  return token;
 }
 
 /** A WebSocket subscriber that records every frame. */

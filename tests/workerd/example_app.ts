@@ -139,8 +139,16 @@ export async function assertInstalledTarball(appDir: string): Promise<string> {
  * the packed `.d.ts` of `@lunora/astro` and the adapter's own types.
  */
 export async function typeCheckApp(appDir: string): Promise<string> {
-  // session_types.ts: getServerSession keeps better-auth's own user/session types.
-  const files = ["src/worker.ts", "src/client/chat.ts", "src/auth/session_types.ts"];
+  // session_types.ts: getServerSession keeps better-auth's own user/session types. The React
+  // island and its hook type-check against the installed react types.
+  const files = [
+    "src/worker.ts",
+    "src/client/chat.ts",
+    "src/client/auth_forms.ts",
+    "src/client/use_preloaded_query.ts",
+    "src/components/ChannelView.tsx",
+    "src/auth/session_types.ts",
+  ];
   await run([Deno.execPath(), "check", "--quiet", ...files], { cwd: appDir });
   return `deno check ${files.join(" ")}`;
 }

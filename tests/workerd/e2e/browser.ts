@@ -6,6 +6,7 @@
  */
 import { chromium } from "playwright-core";
 import { join } from "node:path";
+import { page as fetchPage, readIsland } from "../client.ts";
 import { assert, check } from "../report.ts";
 import { SEEDED, type UsersContext } from "./checks.ts";
 import { checkFormInBrowser } from "./writes.ts";
@@ -77,6 +78,12 @@ export async function checkBrowser(
       },
     );
 
+    await check(
+      ctx,
+      "browser: the React island's first render equals the server HTML, with no fetch",
+      () => checkFirstRender(browser, url),
+    );
+
     await check(ctx, "browser: a message sent from a second page appears live", async () => {
       const reader = await browser.newContext();
       const writer = await browser.newContext();
@@ -84,6 +91,9 @@ export async function checkBrowser(
       try {
         const first = await reader.newPage();
         first.on("pageerror", (error) => errors.push(String(error)));
+        first.on("console", (message) => {
+          if (message.type() === "error") errors.push(`console: ${message.text()}`);
+        });
         await first.goto(url);
         await first.locator('body[data-live="true"]').waitFor({ timeout: 15_000 });
         // A marker that a reload would wipe out.
@@ -91,6 +101,9 @@ export async function checkBrowser(
 
         const second = await writer.newPage();
         second.on("pageerror", (error) => errors.push(String(error)));
+        second.on("console", (message) => {
+          if (message.type() === "error") errors.push(`console: ${message.text()}`);
+        });
         await second.goto(url);
         // Sign up through the page's own form; it reloads signed in.
         await second.fill("#sign-up input[name=name]", "erin");
@@ -151,7 +164,17 @@ export async function checkBrowser(
             shown === erin && liveThere === erin,
             `cross-origin page: SSR ${shown}, socket ${liveThere}, erin ${erin}`,
           );
-          crossOrigin = `; /cross-origin/ (API ${apiOrigin}): SSR ${shown}, socket ${liveThere}`;
+          // Its island sends to the API origin with Lunora's mutation and client ids: the CORS
+          // preflight must allow those headers, and the message reaches the first page live.
+          const crossText = `from the API origin ${crypto.randomUUID().slice(0, 8)}`;
+          await second.fill("#send input[name=body]", crossText);
+          await second.press("#send input[name=body]", "Enter");
+          const crossItem = first.locator("#messages li", { hasText: crossText });
+          await crossItem.waitFor({ timeout: 10_000 });
+          const crossAuthor = await crossItem.locator(".author").getAttribute("data-user-id");
+          assert(crossAuthor === erin, `the cross-origin send was stored as ${crossAuthor}`);
+          crossOrigin = `; /cross-origin/ (API ${apiOrigin}): SSR ${shown}, socket ${liveThere}, ` +
+            "a send with Lunora's ids through CORS appeared live";
         }
         assert(errors.length === 0, `page errors: ${errors.join("; ")}`);
         return `erin signed up in the page as ${erin}: SSR ${erin}, socket ${live}${crossOrigin}; ` +
@@ -164,5 +187,77 @@ export async function checkBrowser(
     await checkFormInBrowser(ctx, browser);
   } finally {
     await browser.close();
+  }
+}
+
+/**
+ * Hydration of the channel page's React island, in a browser whose time zone and locale differ
+ * from the server's: the socket is held silent (routed to nothing), so the DOM after hydration
+ * is the island's first client render. It must equal the server-rendered HTML (apart from the
+ * connection status the island updates right after), with no `/_lunora/rpc` request and no
+ * console error (React reports every hydration mismatch there).
+ */
+async function checkFirstRender(
+  browser: Awaited<ReturnType<typeof chromium.launch>>,
+  url: string,
+): Promise<string> {
+  const served = await fetchPage(new URL(url).origin, new URL(url).pathname);
+  assert(served.status === 200, `GET ${url} answered ${served.status}`);
+  // Astro's end marker is removed once the island hydrates.
+  const serverHtml = readIsland(served.text, "ChannelView").html.replace("<!--astro:end-->", "");
+  const context = await browser.newContext({ timezoneId: "America/New_York", locale: "de-DE" });
+  const problems: string[] = [];
+  const rpcs: string[] = [];
+  try {
+    // Never connected to the server: the island's socket stays silent.
+    await context.routeWebSocket(/\/_lunora\/ws/, () => {});
+    const tab = await context.newPage();
+    tab.on("pageerror", (error) => problems.push(String(error)));
+    tab.on("console", (message) => {
+      if (message.type() === "error" || message.type() === "warning") {
+        problems.push(`console.${message.type()}: ${message.text()}`);
+      }
+    });
+    tab.on("request", (request) => {
+      if (new URL(request.url()).pathname.startsWith("/_lunora/rpc")) rpcs.push(request.url());
+    });
+    const response = await tab.goto(url);
+    assert(response?.status() === 200, `status ${response?.status()}`);
+    const island = tab.locator('astro-island[component-url*="ChannelView"]');
+    // Astro drops the `ssr` attribute once the component has hydrated.
+    await tab.locator('astro-island[component-url*="ChannelView"]:not([ssr])').waitFor({
+      timeout: 15_000,
+    });
+    await tab.waitForTimeout(300);
+    const compared = await island.evaluate((element, html) => {
+      // Runs in the page; Deno's type check has no DOM types.
+      // deno-lint-ignore no-explicit-any
+      const node = element as any;
+      const template = node.ownerDocument.createElement("template");
+      template.innerHTML = html;
+      const live = node.cloneNode(true);
+      for (const root of [template.content, live]) {
+        const status = root.querySelector("#status");
+        if (status) status.textContent = "";
+      }
+      return { server: String(template.innerHTML), client: String(live.innerHTML) };
+    }, serverHtml);
+    const messages = await island.locator("#messages li").count();
+    assert(messages > 0, "the island shows no messages");
+    if (compared.client !== compared.server) {
+      let at = 0;
+      while (compared.client[at] === compared.server[at]) at++;
+      throw new Error(
+        `the hydrated island differs from the server HTML at ${at}: server ${
+          JSON.stringify(compared.server.slice(at, at + 80))
+        }, client ${JSON.stringify(compared.client.slice(at, at + 80))}`,
+      );
+    }
+    assert(rpcs.length === 0, `the first render fetched ${rpcs.join(", ")}`);
+    assert(problems.length === 0, problems.join("; "));
+    return `${messages} messages; DOM after hydration = server HTML (status aside) in ` +
+      "America/New_York, de-DE; 0 RPC requests; no console errors or warnings";
+  } finally {
+    await context.close();
   }
 }

@@ -127,7 +127,7 @@ export async function checkInProcess(ctx: UsersContext): Promise<void> {
     }, 5000);
     for (let i = 0; i < 3; i++) {
       const { status, text } = await page(server.origin, `/channels/${channel}`, users.bob.cookie);
-      assert(status === 200 && text.includes("lunora-preloaded"), `page load ${i} failed`);
+      assert(status === 200 && readToken(text).__lunoraPreloaded, `page load ${i} failed`);
     }
     const after = await rpcStats(ctx);
     assert(after.isolate === before.isolate, "the worker isolate changed during the check");

@@ -10,8 +10,16 @@
  *    checks over HTTP and WebSocket (identity continuity between SSR and the socket on one and
  *    on two origins; the send form's Astro Action, stored once per hidden key), a load run, the
  *    browser (with and without JavaScript), and a restart on the same persisted state.
- * 3. `examples/chat-astro6` (Astro 6 + @astrojs/cloudflare 13, same sources): build, start, SSR
- *    page + RPC + in-process preload + the send form's Astro Action + same-origin identity.
+ *    The Astro-app parts too: the React island fed by props (Date and bigint through Astro's
+ *    serializer; in Chromium its first render equals the server HTML), the prerendered `/about`
+ *    served as a static asset, and the server island rendered in process.
+ * 3. The same app under `astro dev`, in a copy under `.out/e2e/dev-app/`: SSR with the in-process
+ *    preload, RPC, WebSocket push, `/about`, the server island, then an edit to a shard function
+ *    that answers without a restart, the earlier rows still there.
+ * 4. `examples/chat-astro6` (Astro 6 + @astrojs/cloudflare 13, same sources): build (with
+ *    `/about` prerendered and `ShardDO` still exported), start, SSR page + RPC + in-process
+ *    preload + the send form's Astro Action + same-origin identity, island props, `/about`, the
+ *    server island.
  *
  * Every process it starts is stopped by process group. Logs, state and the screenshot go to
  * `.out/e2e/`. Ends with a plain `N passed, M failed` line; exits non-zero on any failure.
@@ -33,6 +41,12 @@ import {
   tarballIsFresh,
   typeCheckApp,
 } from "../example_app.ts";
+import {
+  checkBuildOutput,
+  checkIslandProps,
+  checkPrerendered,
+  checkServerIsland,
+} from "./astro_app.ts";
 import { checkBrowser, ensureChromium } from "./browser.ts";
 import {
   checkEdges,
@@ -44,6 +58,7 @@ import {
   signUpUsers,
   type UsersContext,
 } from "./checks.ts";
+import { checkDevInProcess, checkHotReload, copyApp, startDev, warmUp } from "./dev.ts";
 import { checkFormWrites } from "./writes.ts";
 import { freePort, run } from "../process.ts";
 import { Report, runScript } from "../report.ts";
@@ -193,8 +208,12 @@ async function main(): Promise<void> {
     api,
     apiOrigin,
   };
+  await checkBuildOutput(ctx, CHAT);
   await checkSsr(ctx);
   await checkInProcess(ctx);
+  await checkIslandProps(ctx);
+  await checkServerIsland(ctx);
+  await checkPrerendered(ctx, CHAT);
   await checkPush(ctx);
   await checkFormWrites(ctx);
   await checkSameOriginIdentity(ctx);
@@ -209,6 +228,41 @@ async function main(): Promise<void> {
   );
   await checkPersisted({ ...ctx, server });
   await stop(server);
+
+  // astro dev: the same app, no build, in a copy that a check may edit.
+  const devDir = join(OUT, "dev-app");
+  await report.step("chat (astro dev): copy the app", () => copyApp(CHAT, devDir));
+  const dev = await report.step("chat (astro dev): D1 migrations + astro dev start", async () => {
+    const started = await startDev(devDir, env, {
+      port: freePort(),
+      adminToken,
+      authSecret: `${crypto.randomUUID()}${crypto.randomUUID()}`.replaceAll("-", ""),
+      logPath: join(OUT, "astro-dev.log"),
+    });
+    running.add(started);
+    console.log(`astro dev (pid ${started.process.pid}) ready at ${started.origin}`);
+    return started;
+  });
+  console.log(await report.step("chat (astro dev): warm-up", () => warmUp(dev, "/channels/dev")));
+  const devCtx: UsersContext = {
+    report,
+    server: dev,
+    adminToken,
+    channel: "dev",
+    label: "chat (astro dev)",
+    users: await report.step(
+      "chat (astro dev): sign up users (better-auth, D1 in .wrangler/state)",
+      () => signUpUsers(dev.origin),
+    ),
+  };
+  await checkSsr(devCtx);
+  await checkDevInProcess(devCtx);
+  await checkIslandProps(devCtx);
+  await checkPush(devCtx);
+  await checkPrerendered(devCtx);
+  await checkServerIsland(devCtx);
+  await checkHotReload(devCtx, devDir);
+  await report.step("chat (astro dev): stop", () => stop(dev));
 
   // Astro 6 + @astrojs/cloudflare 13: the same sources, its own lock; a build-and-smoke run.
   await report.step("chat-astro6: copy the shared sources", syncShared);
@@ -228,10 +282,14 @@ async function main(): Promise<void> {
       () => signUpUsers(server6.origin),
     ),
   };
+  await checkBuildOutput(ctx6, CHAT_ASTRO6);
   await checkSsr(ctx6);
   await checkInProcess(ctx6);
   await checkFormWrites(ctx6);
   await checkSameOriginIdentity(ctx6);
+  await checkIslandProps(ctx6);
+  await checkPrerendered(ctx6, CHAT_ASTRO6);
+  await checkServerIsland(ctx6);
   await stop(server6);
 }
 

@@ -178,7 +178,7 @@ async function round(
         const page = await ctx.tally.fetch("page", `${origin}/channels/${channel}`, {
           headers: cookie ? { cookie } : {},
         });
-        if (page.status !== 200 || !page.text.includes('id="lunora-preloaded"')) {
+        if (page.status !== 200 || !page.text.includes("__lunoraPreloaded")) {
           problems.push(`page /channels/${channel} answered ${page.status}`);
         }
       }

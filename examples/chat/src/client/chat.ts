@@ -1,31 +1,30 @@
 /**
- * The channel island, in plain TypeScript: it renders from the server's preloaded token (no
- * flash, no second fetch), subscribes to the same query over `<api>/_lunora/ws`, and sends
- * messages through `<api>/_lunora/rpc`, where `<api>` is the page's `data-api-url` (this origin,
- * or the Lunora API's origin on `/cross-origin/*`). The browser's better-auth session cookie
- * rides along, so the socket runs as the same user as the server render. Sends carry
- * `x-lunora-mutation-id` and `x-lunora-client-id` like Lunora's client (the send form also
- * works without JavaScript, through an Astro Action). The auth forms post
- * JSON to better-auth at `/api/auth/*` on this origin. Query results are plain JSON here, so
- * frames need no wire decoding.
+ * The plain-TypeScript island of `/cross-origin/*` (no UI framework): it reads the token the
+ * page embedded with `serializePreloaded` in `<script type="application/json">`, renders from
+ * it (no flash, no second fetch), goes live over `<api>/_lunora/ws` (`live_query.ts`) and sends
+ * messages through `<api>/_lunora/rpc`, where `<api>` is the page's `data-api-url`, with
+ * `x-lunora-mutation-id` and `x-lunora-client-id` like Lunora's client. The browser's
+ * better-auth session cookie rides along, so the socket runs as the same user as the server
+ * render.
  */
-import { deserializePreloaded } from "@lunora/astro/server";
+import { deserializePreloaded, type Preloaded } from "@lunora/astro/server";
 import { api } from "../lunora/api.ts";
 import type { MessageList } from "../shard/functions.ts";
+import { clock } from "./clock.ts";
+import { subscribeLive } from "./live_query.ts";
 
-const SUBSCRIPTION = "sub_1";
-const PING_MS = 25_000;
 const CLIENT_ID = crypto.randomUUID();
 
 const tokenText = document.getElementById("lunora-preloaded")?.textContent ??
   "";
-const preloaded = deserializePreloaded(tokenText);
-const shardKey = preloaded.shardKey ?? "";
+const preloaded = deserializePreloaded(tokenText) as Preloaded<MessageList>;
 const args = preloaded.args as { channel: string };
 
-const apiUrl = document.getElementById("chat")?.dataset.apiUrl || location.origin;
+const apiUrl = document.getElementById("chat")?.dataset.apiUrl ||
+  location.origin;
 const list = document.getElementById("messages") as HTMLOListElement;
 const status = document.getElementById("status") as HTMLElement;
+const total = document.getElementById("total") as HTMLElement;
 const viewerLabel = document.getElementById("viewer") as HTMLElement;
 
 function render(value: MessageList): void {
@@ -42,53 +41,25 @@ function render(value: MessageList): void {
       const body = document.createElement("span");
       body.className = "body";
       body.textContent = message.body;
-      item.append(author, " ", body);
+      const time = document.createElement("time");
+      time.className = "muted";
+      time.dateTime = message.createdAt.toISOString();
+      time.textContent = clock(message.createdAt);
+      item.append(author, " ", body, " ", time);
       return item;
     }),
   );
+  total.dataset.total = value.total.toString();
+  total.textContent = `${value.total} ${
+    value.total === 1n ? "message" : "messages"
+  } in #${args.channel}`;
 }
 
-function setStatus(text: string, live: boolean): void {
-  status.textContent = text;
-  document.body.dataset.live = String(live);
-}
-
-render(preloaded.value as MessageList);
-
-let retryMs = 500;
-function connect(): void {
-  const socket = new WebSocket(
-    `${apiUrl.replace(/^http/, "ws")}/_lunora/ws?shard=${encodeURIComponent(shardKey)}`,
-  );
-  let ping: ReturnType<typeof setInterval> | undefined;
-  socket.addEventListener("open", () => {
-    retryMs = 500;
-    socket.send(JSON.stringify({
-      type: "subscribe",
-      id: SUBSCRIPTION,
-      query: { functionPath: preloaded.functionPath, args: preloaded.args },
-    }));
-    ping = setInterval(() => socket.send("lunora-ping"), PING_MS);
-  });
-  socket.addEventListener("message", (event) => {
-    if (event.data === "lunora-pong") return;
-    const frame = JSON.parse(String(event.data));
-    if (frame.type === "ack" && frame.id === SUBSCRIPTION) {
-      setStatus("live", true);
-    } else if (frame.type === "data" && frame.id === SUBSCRIPTION) {
-      render(frame.data);
-    } else if (frame.type === "error") {
-      setStatus(`error: ${frame.error?.message}`, false);
-    }
-  });
-  socket.addEventListener("close", () => {
-    clearInterval(ping);
-    setStatus("reconnecting…", false);
-    setTimeout(connect, retryMs);
-    retryMs = Math.min(retryMs * 2, 10_000);
-  });
-}
-connect();
+subscribeLive(preloaded, (state) => {
+  if (state.pushes > 0) render(state.value);
+  status.textContent = state.status;
+  document.body.dataset.live = String(state.live);
+}, { apiUrl });
 
 document.getElementById("send")?.addEventListener("submit", async (event) => {
   event.preventDefault();
@@ -108,42 +79,10 @@ document.getElementById("send")?.addEventListener("submit", async (event) => {
     body: JSON.stringify({
       functionPath: api.messages.send.__lunoraRef,
       args: { channel: args.channel, body: input.value },
-      shardKey,
+      shardKey: preloaded.shardKey,
     }),
   });
   const envelope = await response.json();
-  if (envelope.error) setStatus(`error: ${envelope.error.message}`, false);
+  if (envelope.error) status.textContent = `error: ${envelope.error.message}`;
   else input.value = "";
 });
-
-/** Posts a form's fields as JSON to better-auth; reloads on success, shows the error if not. */
-function authForm(id: string, path: string, fields: string[]): void {
-  document.getElementById(id)?.addEventListener("submit", async (event) => {
-    event.preventDefault();
-    const form = event.currentTarget as HTMLFormElement;
-    const body: Record<string, string> = {};
-    for (const name of fields) {
-      const value = (form.elements.namedItem(name) as HTMLInputElement).value;
-      body[name] = name === "password" ? value : value.trim();
-    }
-    const response = await fetch(`/api/auth${path}`, {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify(body),
-    });
-    if (response.ok) {
-      location.reload();
-      return;
-    }
-    const answer = await response.json().catch(() => ({}));
-    const error = document.getElementById("auth-error");
-    if (error) {
-      error.textContent = answer.message ??
-        `${path} failed (${response.status})`;
-    }
-  });
-}
-
-authForm("sign-in", "/sign-in/email", ["email", "password"]);
-authForm("sign-up", "/sign-up/email", ["name", "email", "password"]);
-authForm("sign-out", "/sign-out", []);

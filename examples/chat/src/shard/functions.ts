@@ -1,7 +1,8 @@
 /**
  * The chat's backend functions. One shard (one Durable Object) holds one channel; the shard key
- * is the channel name. Results are plain JSON (strings, numbers, null), which Lunora's wire
- * encoding carries byte for byte, so no codec is needed on either side.
+ * is the channel name. Results carry values JSON cannot (`Date`, `bigint`, `Map`): the ShardDO
+ * wire-encodes them (`wire.ts`), `@lunora/astro/server` decodes them for the page, Astro's prop
+ * serializer hands them to the island, and the island decodes each push.
  */
 import {
   type Identity,
@@ -28,13 +29,29 @@ export interface Message {
   /** The writer's display name when the message was written (the identity's `name` claim). */
   authorName: string;
   body: string;
-  createdAt: number;
+  createdAt: Date;
 }
 
-/** The result of `messages:list`: who is asking (as the shard saw it) and the latest messages. */
+/** Who is asking, as the shard saw it (`x-lunora-userid` plus the `name` claim). */
+export type Viewer = { userId: string; [claim: string]: unknown } | null;
+
+/** The result of `messages:list`: the viewer, the latest messages and the channel's total. */
 export interface MessageList {
-  viewer: { userId: string; [claim: string]: unknown } | null;
+  viewer: Viewer;
   messages: Message[];
+  /** Every message ever stored in the channel (SQLite counts it; a `bigint` on the wire). */
+  total: bigint;
+}
+
+/** The result of `messages:stats`, which the page's server island shows. */
+export interface ChannelStats {
+  viewer: Viewer;
+  total: bigint;
+  /** Per author id, their latest display name and how many messages they sent; most active first. */
+  authors: Map<string, { name: string; count: number }>;
+  /** When the first and the latest message were sent (`null` in an empty channel). */
+  first: Date | null;
+  latest: Date | null;
 }
 
 /** Creates the tables once per Durable Object; idempotent. */
@@ -63,6 +80,14 @@ function displayName(identity: Identity | null): string {
   return name === "" ? identity.userId : name.slice(0, 64);
 }
 
+function countMessages(sql: SqlStorage, channel: string): bigint {
+  const { count } = sql.exec<{ count: number }>(
+    "SELECT COUNT(*) AS count FROM messages WHERE channel = ?",
+    channel,
+  ).one();
+  return BigInt(count);
+}
+
 /** Every function this shard serves, by `module:name` path. */
 export const functions: Record<string, ShardFunction> = {
   "messages:list": query({
@@ -70,7 +95,7 @@ export const functions: Record<string, ShardFunction> = {
       channel: stringArg(raw, "channel", CHANNEL, CHANNEL_TEXT),
     }),
     handler: ({ sql, identity }, { channel }): MessageList => {
-      const rows = sql.exec<Message>(
+      const rows = sql.exec<Omit<Message, "createdAt"> & { createdAt: number }>(
         `SELECT id, author, coalesce(author_name, author) AS authorName, body,
            created_at AS createdAt FROM
            (SELECT * FROM messages WHERE channel = ? ORDER BY id DESC LIMIT ?)
@@ -78,7 +103,40 @@ export const functions: Record<string, ShardFunction> = {
         channel,
         MAX_MESSAGES,
       ).toArray();
-      return { viewer: identity, messages: rows.map((row) => ({ ...row })) };
+      return {
+        viewer: identity,
+        messages: rows.map((row) => ({
+          ...row,
+          createdAt: new Date(row.createdAt),
+        })),
+        total: countMessages(sql, channel),
+      };
+    },
+  }),
+
+  "messages:stats": query({
+    args: (raw) => ({
+      channel: stringArg(raw, "channel", CHANNEL, CHANNEL_TEXT),
+    }),
+    handler: ({ sql, identity }, { channel }): ChannelStats => {
+      // With max(id), SQLite takes the bare `name` from each author's newest row.
+      const authors = sql.exec<{ author: string; name: string; count: number }>(
+        `SELECT author, coalesce(author_name, author) AS name, max(id) AS newest,
+           COUNT(*) AS count FROM messages WHERE channel = ?
+         GROUP BY author ORDER BY count DESC, author LIMIT 5`,
+        channel,
+      ).toArray();
+      const span = sql.exec<{ first: number | null; latest: number | null }>(
+        "SELECT MIN(created_at) AS first, MAX(created_at) AS latest FROM messages WHERE channel = ?",
+        channel,
+      ).one();
+      return {
+        viewer: identity,
+        total: countMessages(sql, channel),
+        authors: new Map(authors.map(({ author, name, count }) => [author, { name, count }])),
+        first: span.first === null ? null : new Date(span.first),
+        latest: span.latest === null ? null : new Date(span.latest),
+      };
     },
   }),
 
@@ -88,7 +146,10 @@ export const functions: Record<string, ShardFunction> = {
       const body = stringArg(raw, "body", BODY, "a text of 1-2000 characters")
         .trim();
       if (body === "") {
-        throw new ShardError("BAD_REQUEST", 'Argument "body" must not be blank');
+        throw new ShardError(
+          "BAD_REQUEST",
+          'Argument "body" must not be blank',
+        );
       }
       return { channel, body };
     },

@@ -5,6 +5,9 @@
  * the caller's identity in `x-lunora-userid` / `x-lunora-identity` (base64url JSON claims),
  * `x-lunora-system: 1` for admin calls, and for a mutation `x-lunora-mutation-id` and
  * `x-lunora-client-id`; the shard answers `{"result"}` or `{"error":{"code","message"}}`.
+ * Arguments and results are wire-encoded (`wire.ts`); these parsers keep arguments in their
+ * wire form (plain JSON, safe in a socket attachment), and the ShardDO decodes them when it
+ * runs a function.
  *
  * WebSocket frames: client `{"type":"subscribe","id","query":{"functionPath","args"}}` and
  * `{"type":"unsubscribe","id"}`; shard `{"type":"ack","id"}`, `{"type":"data","id","data"}` and
@@ -45,7 +48,9 @@ export function jsonText(text: string, status = 200): Response {
 }
 
 /** The error envelope for anything thrown while serving a call. */
-export function errorBody(error: unknown): { error: { code: string; message: string } } {
+export function errorBody(
+  error: unknown,
+): { error: { code: string; message: string } } {
   if (error instanceof ShardError) {
     return { error: { code: error.code, message: error.message } };
   }
@@ -59,7 +64,9 @@ export function errorStatus(error: unknown): number {
 }
 
 /** Parses an RPC body `{"args","functionPath"}` (args default `{}`). */
-export function parseCall(text: string): { functionPath: string; args: Record<string, unknown> } {
+export function parseCall(
+  text: string,
+): { functionPath: string; args: Record<string, unknown> } {
   let body: unknown;
   try {
     body = JSON.parse(text);
@@ -67,7 +74,10 @@ export function parseCall(text: string): { functionPath: string; args: Record<st
     throw new ShardError("BAD_REQUEST", "Request body is not valid JSON");
   }
   if (!isObject(body) || typeof body.functionPath !== "string") {
-    throw new ShardError("BAD_REQUEST", 'Request body needs a string "functionPath"');
+    throw new ShardError(
+      "BAD_REQUEST",
+      'Request body needs a string "functionPath"',
+    );
   }
   const args = body.args ?? {};
   if (!isObject(args)) {
@@ -95,7 +105,10 @@ export function readIdentity(headers: Headers): Identity | null {
     try {
       claims = base64urlJson(encoded);
     } catch {
-      throw new ShardError("BAD_REQUEST", "x-lunora-identity is not base64url JSON");
+      throw new ShardError(
+        "BAD_REQUEST",
+        "x-lunora-identity is not base64url JSON",
+      );
     }
   }
   return { ...(isObject(claims) ? claims : {}), userId };
@@ -140,7 +153,10 @@ export function parseFrame(message: string | ArrayBuffer): ClientFrame {
   }
   const { type, id } = frame;
   if (typeof id !== "string" || !SUBSCRIPTION_ID.test(id)) {
-    throw new ShardError("BAD_REQUEST", 'Frame needs an "id" of 1-64 letters, digits, _ or -');
+    throw new ShardError(
+      "BAD_REQUEST",
+      'Frame needs an "id" of 1-64 letters, digits, _ or -',
+    );
   }
   if (type === "unsubscribe") return { type, id };
   if (type !== "subscribe") {
@@ -151,7 +167,10 @@ export function parseFrame(message: string | ArrayBuffer): ClientFrame {
     throw new ShardError("BAD_REQUEST", 'Subscribe needs "query.functionPath"');
   }
   if (!FUNCTION_PATH.test(query.functionPath)) {
-    throw new ShardError("BAD_REQUEST", '"functionPath" must look like "module:function"');
+    throw new ShardError(
+      "BAD_REQUEST",
+      '"functionPath" must look like "module:function"',
+    );
   }
   const args = query.args ?? {};
   if (!isObject(args)) {

@@ -29,7 +29,10 @@ export interface CallIds {
   clientId: string | null;
 }
 
-/** A registered function. Values in and out are plain JSON. */
+/**
+ * A registered function. Arguments arrive decoded from the wire; a result may hold any wire
+ * value (`Date`, `bigint`, `Map`, `Set`, ...), which the ShardDO encodes.
+ */
 export interface ShardFunction<Args = unknown, Result = unknown> {
   kind: "query" | "mutation" | "action";
   /** Only callable through the admin plane. */
@@ -95,7 +98,10 @@ export function stringArg(
 ): string {
   const value = raw[name];
   if (typeof value !== "string" || !pattern.test(value)) {
-    throw new ShardError("BAD_REQUEST", `Argument "${name}" must be ${describe}`);
+    throw new ShardError(
+      "BAD_REQUEST",
+      `Argument "${name}" must be ${describe}`,
+    );
   }
   return value;
 }

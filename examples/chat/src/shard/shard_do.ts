@@ -7,6 +7,8 @@
  * - WebSockets use the Hibernation API: the object may be evicted between frames, so each
  *   socket's identity and subscriptions live in its attachment, never only in memory.
  * - After every mutation, each subscription is re-run and pushed when its result changed.
+ * - Arguments arrive and results leave wire-encoded (`wire.ts`): a `Date`, `bigint` or `Map`
+ *   in a result reaches `@lunora/astro/server` and the islands as itself.
  */
 import { callerKey, migrateDedup, recall, remember } from "./dedup.ts";
 import { migrateFaults, plannedFault, RetryableFault } from "./faults.ts";
@@ -37,6 +39,7 @@ import {
   upgradeResponse,
   webSocketPair,
 } from "./runtime.ts";
+import { decodeWire, encodeWire } from "./wire.ts";
 
 /** One live subscription; `seen` fingerprints the last result sent. */
 interface Subscription {
@@ -57,7 +60,11 @@ const NO_IDS: CallIds = Object.freeze({ mutationId: null, clientId: null });
 function lookup(functionPath: string, system: boolean): ShardFunction {
   const fn = Object.hasOwn(functions, functionPath) ? functions[functionPath] : undefined;
   if (!fn || (fn.internal && !system)) {
-    throw new ShardError("NOT_FOUND", `Unknown function "${functionPath}"`, 404);
+    throw new ShardError(
+      "NOT_FOUND",
+      `Unknown function "${functionPath}"`,
+      404,
+    );
   }
   return fn as ShardFunction;
 }
@@ -106,7 +113,7 @@ export class ShardDO {
       const ids = readIds(request.headers);
       const ctx = this.#context(readIdentity(request.headers), system, ids);
       if (fn.kind === "mutation") return jsonText(this.#mutate(fn, ctx, args));
-      return json({ result: this.#run(fn, ctx, args) });
+      return json({ result: encodeWire(this.#run(fn, ctx, args)) });
     } catch (error) {
       // Rejecting the fetch is how workerd reports a `retryable` failure to the worker.
       if (error instanceof RetryableFault) throw error;
@@ -118,14 +125,18 @@ export class ShardDO {
     return { sql: this.#state.storage.sql, identity, system, ids };
   }
 
-  /** Runs a query or an action (outside a transaction, never deduplicated). */
+  /**
+   * Runs a query or an action (outside a transaction, never deduplicated) on wire-encoded `raw`
+   * arguments; returns its result as the function made it.
+   */
   #run(fn: ShardFunction, ctx: FunctionContext, raw: Record<string, unknown>): unknown {
-    return fn.handler(ctx, fn.args(raw));
+    return fn.handler(ctx, fn.args(decodeWire(raw) as Record<string, unknown>));
   }
 
   /**
-   * Runs a mutation in one transaction with its dedup record and returns the answer's JSON: the
-   * recorded one for a repeat (nothing runs, nothing is pushed), else the new one.
+   * Runs a mutation in one transaction with its dedup record and returns the answer's JSON
+   * (wire-encoded): the recorded one for a repeat (nothing runs, nothing is pushed), else the
+   * new one.
    */
   #mutate(fn: ShardFunction, ctx: FunctionContext, raw: Record<string, unknown>): string {
     const { sql, ids: { mutationId } } = ctx;
@@ -135,7 +146,8 @@ export class ShardDO {
       const recorded = caller === null ? null : recall(sql, caller, mutationId!);
       if (recorded !== null) return { envelope: recorded, ran: false };
       if (fault === "before-write") throw new RetryableFault("before the write");
-      const envelope = JSON.stringify({ result: fn.handler(ctx, fn.args(raw)) });
+      const args = fn.args(decodeWire(raw) as Record<string, unknown>);
+      const envelope = JSON.stringify({ result: encodeWire(fn.handler(ctx, args)) });
       if (caller !== null) remember(sql, caller, mutationId!, envelope, Date.now());
       return { envelope, ran: true };
     });
@@ -158,7 +170,10 @@ export class ShardDO {
     return upgradeResponse(client);
   }
 
-  webSocketMessage(socket: HibernatingWebSocket, message: string | ArrayBuffer): void {
+  webSocketMessage(
+    socket: HibernatingWebSocket,
+    message: string | ArrayBuffer,
+  ): void {
     let frame: ClientFrame;
     try {
       frame = parseFrame(message);
@@ -175,13 +190,23 @@ export class ShardDO {
     try {
       const fn = lookup(frame.functionPath, false);
       if (fn.kind !== "query") {
-        throw new ShardError("BAD_REQUEST", `"${frame.functionPath}" is not a query`);
+        throw new ShardError(
+          "BAD_REQUEST",
+          `"${frame.functionPath}" is not a query`,
+        );
       }
       const replacing = Object.hasOwn(attachment.subs, frame.id);
-      if (!replacing && Object.keys(attachment.subs).length >= MAX_SUBSCRIPTIONS) {
-        throw new ShardError("TOO_MANY_SUBSCRIPTIONS", "Too many subscriptions on one socket");
+      if (
+        !replacing && Object.keys(attachment.subs).length >= MAX_SUBSCRIPTIONS
+      ) {
+        throw new ShardError(
+          "TOO_MANY_SUBSCRIPTIONS",
+          "Too many subscriptions on one socket",
+        );
       }
-      const data = this.#run(fn, this.#context(attachment.identity, false), frame.args);
+      const data = encodeWire(
+        this.#run(fn, this.#context(attachment.identity, false), frame.args),
+      );
       const text = JSON.stringify(data);
       attachment.subs[frame.id] = {
         functionPath: frame.functionPath,
@@ -196,7 +221,11 @@ export class ShardDO {
     }
   }
 
-  webSocketClose(socket: HibernatingWebSocket, code: number, reason: string): void {
+  webSocketClose(
+    socket: HibernatingWebSocket,
+    code: number,
+    reason: string,
+  ): void {
     // Complete the closing handshake. 1005/1006/1015 only describe a close and cannot be
     // sent back (a client that closed without a code would otherwise wait for its timeout).
     const reply = code === 1005 || code === 1006 || code === 1015 ? 1000 : code;
@@ -232,7 +261,13 @@ export class ShardDO {
         if (!outcome) {
           try {
             const fn = lookup(sub.functionPath, false);
-            const data = this.#run(fn, this.#context(attachment.identity, false), sub.args);
+            const data = encodeWire(
+              this.#run(
+                fn,
+                this.#context(attachment.identity, false),
+                sub.args,
+              ),
+            );
             outcome = {
               text: JSON.stringify(data),
               frame: { type: "data", data },

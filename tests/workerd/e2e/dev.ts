@@ -1,0 +1,279 @@
+/**
+ * The example under `astro dev`: the composed worker, the ShardDO and its SQLite state run in
+ * workerd through the Cloudflare adapter's Vite plugin, with no build. The app is copied to a
+ * scratch directory first, so a check can edit a shard function and watch it answer without a
+ * restart.
+ *
+ * @module
+ */
+import { join } from "node:path";
+import { page, readIsland, readToken, rpc } from "../client.ts";
+import type { Server } from "../example_app.ts";
+import { GroupProcess, run, waitFor } from "../process.ts";
+import { assert, check } from "../report.ts";
+import { SEEDED, type UsersContext } from "./checks.ts";
+
+/** What a copy of the app needs besides `node_modules`. */
+const APP_FILES = [
+  "src",
+  "astro.config.mjs",
+  "wrangler.jsonc",
+  "tsconfig.json",
+  "package.json",
+  "package-lock.json",
+];
+
+/**
+ * Copies the installed app from `from` to a fresh `to`: its sources and config, and its
+ * `node_modules` as hard links (fast, no extra space; Vite's caches are left out).
+ */
+export async function copyApp(from: string, to: string): Promise<string> {
+  await Deno.remove(to, { recursive: true }).catch(() => {});
+  Deno.mkdirSync(to, { recursive: true });
+  for (const name of APP_FILES) await run(["cp", "-R", join(from, name), join(to, name)]);
+  await run(["cp", "-al", join(from, "node_modules"), join(to, "node_modules")]);
+  for (const cache of [".vite", ".astro"]) {
+    await Deno.remove(join(to, "node_modules", cache), { recursive: true }).catch(() => {});
+  }
+  return `${to} (node_modules hard-linked)`;
+}
+
+/** Options of {@linkcode startDev}. */
+export interface DevOptions {
+  port: number;
+  adminToken: string;
+  authSecret: string;
+  logPath: string;
+}
+
+/**
+ * Writes the app's `.dev.vars`, applies its D1 migrations where the Vite plugin keeps state
+ * (`.wrangler/state`, wrangler's `--local` default), starts `astro dev` on 127.0.0.1 and waits
+ * until `/_lunora/status` answers.
+ */
+export async function startDev(
+  appDir: string,
+  env: Record<string, string>,
+  options: DevOptions,
+): Promise<Server> {
+  Deno.writeTextFileSync(
+    join(appDir, ".dev.vars"),
+    `BETTER_AUTH_SECRET=${options.authSecret}\nLUNORA_ADMIN_TOKEN=${options.adminToken}\n`,
+  );
+  await run(
+    [
+      join(appDir, "node_modules", ".bin", "wrangler"),
+      "d1",
+      "migrations",
+      "apply",
+      "AUTH_DB",
+      "--local",
+    ],
+    { cwd: appDir, env },
+  );
+  const cmd = [
+    join(appDir, "node_modules", ".bin", "astro"),
+    "dev",
+    "--host",
+    "127.0.0.1",
+    "--port",
+    String(options.port),
+  ];
+  const process = new GroupProcess(cmd, options.logPath, { cwd: appDir, env });
+  const origin = `http://127.0.0.1:${options.port}`;
+  let exited = false;
+  process.status.then(() => exited = true);
+  try {
+    const state = await waitFor(
+      "astro dev to answer /_lunora/status",
+      async () => {
+        if (exited) return "exited";
+        const response = await fetch(`${origin}/_lunora/status`);
+        await response.body?.cancel();
+        return response.status === 200 ? "ready" : undefined;
+      },
+      120_000,
+      250,
+    );
+    if (state === "exited") throw new Error("astro dev exited before it was ready");
+  } catch (error) {
+    await process.stop();
+    const tail = process.log().split("\n").slice(-25).join("\n");
+    throw new Error(
+      `${error instanceof Error ? error.message : error}; log ${options.logPath}:\n${tail}`,
+    );
+  }
+  return { origin, port: options.port, process };
+}
+
+/** A channel page that rendered completely: the whole document with the island in it. */
+async function completeRender(server: Server, path: string): Promise<string | undefined> {
+  const { status, text } = await page(server.origin, path);
+  if (status !== 200 || !text.includes("</html>")) return undefined;
+  try {
+    readIsland(text, "ChannelView");
+  } catch {
+    return undefined;
+  }
+  return text;
+}
+
+/** Lines Vite logs while it (re-)optimizes dependencies or reloads. */
+const BUSY = /optimi[sz]|reload|new dependencies/i;
+
+/**
+ * Warms `astro dev` up: the first renders after start can come back incomplete while Vite's
+ * dependency optimizer bundles and reloads. Renders the channel page and requests the island's
+ * client modules (so the optimizer sees React too) until two renders in a row are complete and
+ * Vite has logged no optimizer or reload line for 2 s (request lines do not count).
+ */
+export async function warmUp(server: Server, path: string): Promise<string> {
+  const started = performance.now();
+  const busyLines = () => server.process.log().split("\n").filter((line) => BUSY.test(line)).length;
+  let renders = 0;
+  let streak = 0;
+  let lastBusy = busyLines();
+  let quietSince = performance.now();
+  await waitFor(
+    "two complete renders in a row and no optimizer activity",
+    async () => {
+      renders++;
+      const text = await completeRender(server, path);
+      if (text !== undefined) {
+        const island = readIsland(text, "ChannelView");
+        const renderer = /\brenderer-url="([^"]*)"/.exec(text)?.[1];
+        for (const url of [island.componentUrl, renderer]) {
+          if (!url) continue;
+          const response = await fetch(new URL(url, server.origin));
+          await response.body?.cancel();
+        }
+      }
+      streak = text === undefined ? 0 : streak + 1;
+      const busy = busyLines();
+      if (busy !== lastBusy) {
+        lastBusy = busy;
+        quietSince = performance.now();
+      }
+      return streak >= 2 && performance.now() - quietSince > 2000 ? true : undefined;
+    },
+    90_000,
+    500,
+  );
+  const seconds = (performance.now() - started) / 1000;
+  return `${renders} renders in ${seconds.toFixed(1)} s until complete and quiet`;
+}
+
+async function stats(ctx: UsersContext): Promise<{ isolate: string; rpcRequests: number }> {
+  const response = await fetch(`${ctx.server.origin}/_lunora/admin/stats`, {
+    headers: { authorization: `Bearer ${ctx.adminToken}` },
+  });
+  assert(response.status === 200, `admin stats answered ${response.status}`);
+  return await response.json();
+}
+
+/**
+ * Under `astro dev` too, a page's preload runs in process: the worker's own counter moves by +1
+ * for one HTTP RPC and by +0 for three page renders (Astro's dev log does not list `/_lunora/*`
+ * requests, so the counter is the witness), and the page request's cookie reaches the shard.
+ */
+export async function checkDevInProcess(ctx: UsersContext): Promise<void> {
+  const { server, channel, users } = ctx;
+  await check(ctx, "a page preload makes no HTTP request to /_lunora/rpc", async () => {
+    const before = await stats(ctx);
+    const probe = await rpc(server.origin, {
+      functionPath: "messages:list",
+      args: { channel },
+      shardKey: channel,
+    });
+    assert(probe.status === 200, `probe RPC answered ${probe.status}`);
+    const counted = await stats(ctx);
+    assert(counted.isolate === before.isolate, "the worker isolate changed during the check");
+    assert(
+      counted.rpcRequests === before.rpcRequests + 1,
+      `one HTTP RPC moved the counter by ${counted.rpcRequests - before.rpcRequests}, not 1`,
+    );
+    let viewer: unknown;
+    for (let i = 0; i < 3; i++) {
+      const { status, text } = await page(server.origin, `/channels/${channel}`, users.bob.cookie);
+      assert(status === 200, `page load ${i} answered ${status}`);
+      viewer = readToken(text).value.viewer?.userId;
+    }
+    const after = await stats(ctx);
+    assert(after.isolate === before.isolate, "the worker isolate changed during the check");
+    assert(
+      after.rpcRequests === counted.rpcRequests,
+      `3 page renders made ${
+        after.rpcRequests - counted.rpcRequests
+      } HTTP requests to /_lunora/rpc`,
+    );
+    assert(viewer === users.bob.id, `the preload ran as ${viewer}, bob is ${users.bob.id}`);
+    return "worker counter: +1 for one HTTP RPC, +0 for 3 page renders; preload ran as bob";
+  });
+}
+
+/** The function {@linkcode checkHotReload} adds to `functions.ts`. */
+const ADDED = `
+  // Added by the end-to-end test while astro dev runs.
+  "dev:added": query({
+    args: () => ({}),
+    handler: ({ sql }) => ({
+      at: new Date(0),
+      stored: BigInt(sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM messages").one().n),
+    }),
+  }),
+`;
+
+/**
+ * Edits a shard function file of the running app (a new query in `src/shard/functions.ts`):
+ * the new function answers without a restart (same `astro dev` process), and the rows written
+ * before the edit are still there.
+ */
+export async function checkHotReload(ctx: UsersContext, appDir: string): Promise<void> {
+  await check(ctx, "a new shard function answers after an edit, without a restart", async () => {
+    const call = () =>
+      rpc(ctx.server.origin, { functionPath: "dev:added", args: {}, shardKey: ctx.channel });
+    const missing = await call();
+    assert(missing.status === 404, `dev:added answered ${missing.status} before the edit`);
+    const file = join(appDir, "src", "shard", "functions.ts");
+    const source = Deno.readTextFileSync(file);
+    const anchor = "  // Fault injection and probes";
+    assert(source.includes(anchor), `${file} has no "${anchor}" line to add the function at`);
+    const logBefore = ctx.server.process.log().length;
+    const started = performance.now();
+    Deno.writeTextFileSync(file, source.replace(anchor, `${ADDED}\n${anchor}`));
+    const answer = await waitFor(
+      "dev:added to answer",
+      async () => {
+        const response = await call();
+        return response.status === 200 ? response : undefined;
+      },
+      60_000,
+      250,
+    );
+    const seconds = (performance.now() - started) / 1000;
+    assert(
+      JSON.stringify(answer.body.result.at) === '["$lunora.wire$","date",0]',
+      `dev:added answered ${JSON.stringify(answer.body)}`,
+    );
+    const stored = Number(answer.body.result.stored[2]);
+    const exited = await Promise.race([
+      ctx.server.process.status.then(() => true),
+      new Promise<false>((resolve) => setTimeout(() => resolve(false), 0)),
+    ]);
+    assert(!exited, "astro dev exited");
+    const reloaded = /program reload|hmr update|page reload/i.test(
+      ctx.server.process.log().slice(logBefore),
+    );
+    const list = await rpc(ctx.server.origin, {
+      functionPath: "messages:list",
+      args: { channel: ctx.channel },
+      shardKey: ctx.channel,
+    });
+    const bodies = list.body?.result?.messages?.map((m: { body: string }) => m.body) ?? [];
+    assert(bodies.includes(SEEDED), "the message written before the edit is gone");
+    assert(stored > 0, "the shard's table is empty after the edit");
+    return `answered ${seconds.toFixed(1)} s after the edit (same process${
+      reloaded ? ", Vite logged a reload" : ""
+    }); ${stored} rows in the shard, the seeded message still listed`;
+  });
+}

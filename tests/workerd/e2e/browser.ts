@@ -6,7 +6,7 @@
  */
 import { chromium } from "playwright-core";
 import { join } from "node:path";
-import { page as fetchPage, readIsland } from "../client.ts";
+import { readIsland } from "../client.ts";
 import { assert, check } from "../report.ts";
 import { SEEDED, type UsersContext } from "./checks.ts";
 import { checkFormInBrowser } from "./writes.ts";
@@ -201,10 +201,6 @@ async function checkFirstRender(
   browser: Awaited<ReturnType<typeof chromium.launch>>,
   url: string,
 ): Promise<string> {
-  const served = await fetchPage(new URL(url).origin, new URL(url).pathname);
-  assert(served.status === 200, `GET ${url} answered ${served.status}`);
-  // Astro's end marker is removed once the island hydrates.
-  const serverHtml = readIsland(served.text, "ChannelView").html.replace("<!--astro:end-->", "");
   const context = await browser.newContext({ timezoneId: "America/New_York", locale: "de-DE" });
   const problems: string[] = [];
   const rpcs: string[] = [];
@@ -223,6 +219,10 @@ async function checkFirstRender(
     });
     const response = await tab.goto(url);
     assert(response?.status() === 200, `status ${response?.status()}`);
+    // The HTML this very page was served (each render has its own form key). Astro's end
+    // marker is removed once the island hydrates.
+    const serverHtml = readIsland(await response.text(), "ChannelView").html
+      .replace("<!--astro:end-->", "");
     const island = tab.locator('astro-island[component-url*="ChannelView"]');
     // Astro drops the `ssr` attribute once the component has hydrated.
     await tab.locator('astro-island[component-url*="ChannelView"]:not([ssr])').waitFor({

@@ -1,0 +1,201 @@
+/**
+ * The example's ShardDO deduplicates mutations the way a Lunora shard does (spec §11): a repeat
+ * of `x-lunora-mutation-id` from the same caller (the user id, else the client id) gets the
+ * first answer and writes nothing; the record is written in the mutation's own transaction.
+ * Run against real SQLite (`node:sqlite`) standing in for the Durable Object's storage.
+ */
+import assert from "node:assert/strict";
+import { ShardDO } from "../examples/chat/src/shard/shard_do.ts";
+import type { ShardState, SqlCursor } from "../examples/chat/src/shard/runtime.ts";
+
+/** The part of `node:sqlite` used here (this repository's `@types/node` predates the module). */
+interface SqliteDatabase {
+  exec(sql: string): void;
+  prepare(sql: string): { all(...values: unknown[]): unknown[] };
+}
+
+// A specifier in a variable: the type comes from the interface above, not from @types/node.
+const NODE_SQLITE: string = "node:sqlite";
+const { DatabaseSync } = await import(NODE_SQLITE) as {
+  DatabaseSync: new (path: string) => SqliteDatabase;
+};
+
+/** A Durable Object state whose `storage.sql` is an in-memory SQLite database. */
+function sqliteState(): ShardState {
+  const db = new DatabaseSync(":memory:");
+  let depth = 0;
+  return {
+    storage: {
+      sql: {
+        exec<Row>(query: string, ...bindings: unknown[]): SqlCursor<Row> {
+          const rows = db.prepare(query).all(...bindings) as Row[];
+          return {
+            toArray: () => rows,
+            one: () => {
+              assert.equal(rows.length, 1, `one() on ${rows.length} rows`);
+              return rows[0]!;
+            },
+            [Symbol.iterator]: () => rows[Symbol.iterator](),
+          };
+        },
+      },
+      transactionSync<T>(run: () => T): T {
+        const name = `tx${depth++}`;
+        db.exec(`SAVEPOINT ${name}`);
+        try {
+          const result = run();
+          db.exec(`RELEASE ${name}`);
+          return result;
+        } catch (error) {
+          db.exec(`ROLLBACK TO ${name}`);
+          db.exec(`RELEASE ${name}`);
+          throw error;
+        } finally {
+          depth--;
+        }
+      },
+    },
+    acceptWebSocket: () => {},
+    getWebSockets: () => [],
+    setWebSocketAutoResponse: () => {},
+  };
+}
+
+/** A fresh ShardDO on its own database (workerd's auto-response pair stubbed for the call). */
+function shard(): ShardDO {
+  const globals = globalThis as Record<string, unknown>;
+  globals.WebSocketRequestResponsePair = class {};
+  try {
+    return new ShardDO(sqliteState(), {});
+  } finally {
+    delete globals.WebSocketRequestResponsePair;
+  }
+}
+
+interface Caller {
+  userId?: string;
+  name?: string;
+  mutationId?: string;
+  clientId?: string;
+}
+
+function headersOf(caller: Caller): Record<string, string> {
+  const headers: Record<string, string> = { "content-type": "application/json" };
+  if (caller.userId !== undefined) {
+    headers["x-lunora-userid"] = caller.userId;
+    const claims = btoa(JSON.stringify({ name: caller.name ?? caller.userId }));
+    headers["x-lunora-identity"] = claims.replaceAll("+", "-").replaceAll("/", "_")
+      .replace(/=+$/, "");
+  }
+  if (caller.mutationId !== undefined) headers["x-lunora-mutation-id"] = caller.mutationId;
+  if (caller.clientId !== undefined) headers["x-lunora-client-id"] = caller.clientId;
+  return headers;
+}
+
+/** One RPC as the worker forwards it; resolves to the parsed envelope and the status. */
+async function call(
+  object: ShardDO,
+  functionPath: string,
+  args: Record<string, unknown>,
+  caller: Caller = {},
+  // deno-lint-ignore no-explicit-any
+): Promise<{ status: number; body: any }> {
+  const response = await object.fetch(
+    new Request("https://shard.internal/rpc", {
+      method: "POST",
+      headers: headersOf(caller),
+      body: JSON.stringify({ functionPath, args }),
+    }),
+  );
+  return { status: response.status, body: await response.json() };
+}
+
+function send(object: ShardDO, body: string, caller: Caller) {
+  return call(object, "messages:send", { channel: "c", body }, caller);
+}
+
+async function rows(object: ShardDO): Promise<{ id: number; author: string; body: string }[]> {
+  return (await call(object, "probes:rows", { channel: "c" })).body.result.rows;
+}
+
+Deno.test("a repeated mutation id from the same user gets the first answer and stores one row", async () => {
+  const object = shard();
+  const alice = { userId: "u-alice", mutationId: "m-1", clientId: "c-1" };
+  const first = await send(object, "hello", alice);
+  // Another client id of the same user, and another body: still the same mutation.
+  const again = await send(object, "something else", { ...alice, clientId: "c-2" });
+  assert.equal(first.status, 200);
+  assert.deepEqual(again, first);
+  assert.deepEqual((await rows(object)).map((row) => row.body), ["hello"]);
+});
+
+Deno.test("the same mutation id from two users is two mutations", async () => {
+  const object = shard();
+  await send(object, "from alice", { userId: "u-alice", mutationId: "m-1" });
+  await send(object, "from bob", { userId: "u-bob", mutationId: "m-1" });
+  assert.deepEqual((await rows(object)).map((row) => row.author), ["u-alice", "u-bob"]);
+});
+
+Deno.test("an anonymous caller's mutation ids are matched under its client id", async () => {
+  const object = shard();
+  const first = await send(object, "one", { mutationId: "m-1", clientId: "c-1" });
+  const repeat = await send(object, "one", { mutationId: "m-1", clientId: "c-1" });
+  const otherClient = await send(object, "one", { mutationId: "m-1", clientId: "c-2" });
+  assert.deepEqual(repeat, first);
+  assert.notDeepEqual(otherClient, first);
+  assert.equal((await rows(object)).length, 2);
+});
+
+Deno.test("a mutation id with neither a user id nor a client id is not deduplicated", async () => {
+  const object = shard();
+  await send(object, "one", { mutationId: "m-1" });
+  await send(object, "one", { mutationId: "m-1" });
+  assert.equal((await rows(object)).length, 2);
+});
+
+Deno.test("a mutation that fails is not recorded, so the same id runs again", async () => {
+  const object = shard();
+  const alice = { userId: "u-alice", mutationId: "m-1" };
+  const refused = await send(object, "   ", alice);
+  const stored = await send(object, "now with text", alice);
+  assert.equal(refused.status, 400);
+  assert.equal(stored.status, 200);
+  assert.deepEqual((await rows(object)).map((row) => row.body), ["now with text"]);
+});
+
+Deno.test("a retryable fault after the commit loses the answer; the retry gets the stored one", async () => {
+  const object = shard();
+  const alice = { userId: "u-alice", mutationId: "fault-retry-after-commit-1" };
+  await assert.rejects(send(object, "once", alice), (error: Error & { retryable?: boolean }) => {
+    assert.equal(error.retryable, true);
+    return true;
+  });
+  assert.equal((await rows(object)).length, 1, "the first attempt's write was committed");
+  const retried = await send(object, "once", alice);
+  assert.deepEqual(retried.body, { result: { id: (await rows(object))[0]!.id } });
+  assert.equal((await rows(object)).length, 1);
+});
+
+Deno.test("a retryable fault before the write stores nothing until the retry", async () => {
+  const object = shard();
+  const alice = { userId: "u-alice", mutationId: "fault-retry-before-write-1" };
+  await assert.rejects(send(object, "once", alice), (error: Error & { retryable?: boolean }) => {
+    assert.equal(error.retryable, true);
+    return true;
+  });
+  assert.equal((await rows(object)).length, 0);
+  assert.equal((await send(object, "once", alice)).status, 200);
+  assert.equal((await rows(object)).length, 1);
+});
+
+Deno.test("a message keeps its author's display name from the identity's name claim", async () => {
+  const object = shard();
+  await send(object, "hi", { userId: "u-alice", name: "Alice" });
+  await send(object, "hey", {});
+  const list = await call(object, "messages:list", { channel: "c" });
+  const authors = list.body.result.messages.map((m: { author: string; authorName: string }) => [
+    m.author,
+    m.authorName,
+  ]);
+  assert.deepEqual(authors, [["u-alice", "Alice"], ["anonymous", "anonymous"]]);
+});

@@ -118,7 +118,7 @@ async function rows(object: ShardDO): Promise<{ id: number; author: string; body
   return (await call(object, "probes:rows", { channel: "c" })).body.result.rows;
 }
 
-Deno.test("a repeated mutation id from the same user gets the first answer and stores one row", async () => {
+Deno.test("a repeated mutation id from one user gets the first answer, one row stored", async () => {
   const object = shard();
   const alice = { userId: "u-alice", mutationId: "m-1", clientId: "c-1" };
   const first = await send(object, "hello", alice);
@@ -163,7 +163,7 @@ Deno.test("a mutation that fails is not recorded, so the same id runs again", as
   assert.deepEqual((await rows(object)).map((row) => row.body), ["now with text"]);
 });
 
-Deno.test("a retryable fault after the commit loses the answer; the retry gets the stored one", async () => {
+Deno.test("a retryable fault after the commit: the retry gets the stored answer", async () => {
   const object = shard();
   const alice = { userId: "u-alice", mutationId: "fault-retry-after-commit-1" };
   await assert.rejects(send(object, "once", alice), (error: Error & { retryable?: boolean }) => {

@@ -12,26 +12,26 @@ import { assert, check } from "../report.ts";
 import { rpcStats, type UsersContext } from "./checks.ts";
 
 /** The form fields the channel page renders, as a browser would post them. */
-export interface SendForm {
+interface SendForm {
   channel: string;
   body: string;
   key: string;
 }
 
 /** One answer to a form post: its status and where it redirects. */
-export interface FormAnswer {
+interface FormAnswer {
   status: number;
   location: string | null;
   text: string;
 }
 
 /** The `messages.send` Action's form URL on the channel page (`action={actions.messages.send}`). */
-export function actionUrl(origin: string, channel: string): string {
+function actionUrl(origin: string, channel: string): string {
   return `${origin}/channels/${channel}?_action=messages.send`;
 }
 
 /** Posts the send form as a same-origin browser with `cookie` would, without following the 303. */
-export async function postForm(
+async function postForm(
   origin: string,
   form: SendForm,
   cookie?: string,
@@ -52,7 +52,7 @@ export async function postForm(
 }
 
 /** The stored message id a successful post's `Location` names (`/channels/<c>#message-<id>`). */
-export function redirectedId(answer: FormAnswer, channel: string): number {
+function redirectedId(answer: FormAnswer, channel: string): number {
   const match = new RegExp(`^/channels/${channel}#message-(\\d+)$`).exec(answer.location ?? "");
   assert(
     answer.status === 303 && match,

@@ -47,7 +47,10 @@ export interface MessageList {
 export interface ChannelStats {
   viewer: Viewer;
   total: bigint;
-  /** Per author id, their latest display name and how many messages they sent; most active first. */
+  /**
+   * Per author id: their latest display name and how many messages they sent, most active
+   * first.
+   */
   authors: Map<string, { name: string; count: number }>;
   /** When the first and the latest message were sent (`null` in an empty channel). */
   first: Date | null;

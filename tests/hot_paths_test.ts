@@ -1,7 +1,8 @@
 /**
  * Behaviour the performance work (see BENCHMARKS.md) must not change: the codec's `for...in`
  * walk, the memoized identity header, the CSRF fast path for an exact same-origin `Origin`, the
- * lazily parsed URL of the reserved plane, and in-process transports held as hidden properties.
+ * lazily parsed URL of the reserved plane, and in-process transports held by their key objects
+ * where neither reflection nor a copy can reach them.
  */
 import assert from "node:assert/strict";
 import { getInProcessTransport, setInProcessTransport } from "../src/in_process_registry.ts";
@@ -111,6 +112,27 @@ Deno.test("setInProcessTransport() leaves no enumerable key on the objects it re
   assert.deepEqual(Object.keys({ ...ctx }), ["waitUntil"]);
   assert.equal(getInProcessTransport({ ...ctx }), undefined, "a copy does not carry it");
   assert.equal(typeof getInProcessTransport(request), "function");
+});
+
+Deno.test("setInProcessTransport() leaves not even a symbol key for reflection to find", () => {
+  const ctx = { waitUntil() {} };
+  const request = new Request(`${ORIGIN}/page`);
+  const requestKeys = Reflect.ownKeys(request);
+  setInProcessTransport([request, ctx], () => Promise.resolve(new Response("ok")));
+  assert.deepEqual(Reflect.ownKeys(ctx), ["waitUntil"]);
+  assert.deepEqual(Reflect.ownKeys(request), requestKeys);
+  assert.equal(
+    getInProcessTransport(Object.assign({}, ctx)),
+    undefined,
+    "a copy does not carry it",
+  );
+});
+
+Deno.test("registering again under the same key replaces its transport", async () => {
+  const ctx = { waitUntil() {} };
+  setInProcessTransport([ctx], () => Promise.resolve(new Response("first")));
+  setInProcessTransport([ctx], () => Promise.resolve(new Response("second")));
+  assert.equal(await (await getInProcessTransport(ctx)!("{}")).text(), "second");
 });
 
 Deno.test("setInProcessTransport() still registers under a frozen context", async () => {

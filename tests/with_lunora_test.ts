@@ -290,6 +290,16 @@ Deno.test("row 34: withLunora() answers 503 NOT_CONFIGURED on /_lunora/rpc when 
   assert.equal(await page.text(), "astro");
 });
 
+Deno.test("row 34: a factory whose binding goes missing after working requests answers 503 NOT_CONFIGURED", async () => {
+  const env: { SHARD?: ReturnType<typeof fakeNamespace> } = { SHARD: fakeNamespace() };
+  const worker = withLunora(hostSpy(), (e: typeof env) => ({ shardDO: e.SHARD! }));
+  assert.equal((await worker.fetch(jsonPost("/_lunora/rpc", rpcBody), env, fakeCtx())).status, 200);
+  env.SHARD = undefined;
+  const rpc = await worker.fetch(jsonPost("/_lunora/rpc", rpcBody), env, fakeCtx());
+  assert.equal(rpc.status, 503);
+  assert.equal((await rpc.json()).error.code, "NOT_CONFIGURED");
+});
+
 Deno.test("row 35: withLunora() answers 500 INTERNAL on reserved paths when the factory throws, serves host paths, and retries the factory next request", async () => {
   let calls = 0;
   const worker = withLunora(hostSpy(), () => {

@@ -237,21 +237,32 @@ export function recompileOptions<Env = any>(
   if (previous === undefined || typeof options !== "object" || options === null) {
     return compileOptions(options);
   }
-  const data = dataFields(options);
-  const before = previous.data;
-  if (data.length !== before.length) return compileOptions(options);
-  for (let i = 0; i < data.length; i++) if (data[i] !== before[i]) return compileOptions(options);
-  return { ...previous, options };
+  return hasSameData(options, previous.data) ? { ...previous, options } : compileOptions(options);
 }
 
 /** Stands for any function in {@linkcode CompiledOptions.data}. */
 const A_FUNCTION: unique symbol = Symbol("a function");
 
+function dataField(value: unknown): unknown {
+  return typeof value === "function" ? A_FUNCTION : value;
+}
+
 function dataFields(options: object): unknown[] {
   const data: unknown[] = [];
   for (const key of Object.keys(options)) {
-    const value = (options as Record<string, unknown>)[key];
-    data.push(key, typeof value === "function" ? A_FUNCTION : value);
+    data.push(key, dataField((options as Record<string, unknown>)[key]));
   }
   return data;
+}
+
+/** Whether `dataFields(options)` would equal `data`, without building it. */
+function hasSameData(options: object, data: readonly unknown[]): boolean {
+  const keys = Object.keys(options);
+  if (2 * keys.length !== data.length) return false;
+  for (let i = 0; i < keys.length; i++) {
+    const key = keys[i]!;
+    if (key !== data[2 * i]) return false;
+    if (dataField((options as Record<string, unknown>)[key]) !== data[2 * i + 1]) return false;
+  }
+  return true;
 }

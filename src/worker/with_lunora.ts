@@ -30,9 +30,8 @@ import { canonicalEndpoint, isReservedPrefix, isUnder, pathnameOf } from "./rese
 import { withBaselineHeaders, withCors } from "./security.ts";
 import { registerInProcess } from "./in_process_rpc.ts";
 
-type Resolved<Env> =
-  | { compiled: CompiledOptions<Env>; failure?: undefined }
-  | { compiled?: undefined; failure: () => Response };
+/** The options compiled for one invocation, or the answer when they cannot be. */
+type Resolved<Env> = CompiledOptions<Env> | (() => Response);
 
 const LOG_PREFIX = "[@lunora/astro]";
 
@@ -163,23 +162,23 @@ export function withLunora<Env = any, Ctx extends ExecutionContextLike = any>(
         made = factory(env);
       } catch (error) {
         console.error(`${LOG_PREFIX} The withLunora options factory threw:`, error);
-        return { failure: internal };
+        return internal;
       }
-      if (typeof made === "object" && made !== null && !isNamespace(made.shardDO)) {
-        return { failure: notConfigured };
-      }
+      // The binding compiled last time is a namespace: only another one is looked at.
+      if (
+        typeof made === "object" && made !== null &&
+        (previous === undefined || made.shardDO !== previous.shardDO) && !isNamespace(made.shardDO)
+      ) return notConfigured;
       try {
-        previous = recompileOptions(made, previous);
-        return { compiled: previous };
+        return previous = recompileOptions(made, previous);
       } catch (error) {
         console.error(`${LOG_PREFIX} The withLunora options are invalid:`, error);
-        return { failure: internal };
+        return internal;
       }
     };
   } else {
     const compiled = compileOptions(options);
-    const resolved: Resolved<Env> = { compiled };
-    resolve = () => resolved;
+    resolve = () => compiled;
     staticHeaders = compiled.headers;
   }
 
@@ -206,9 +205,9 @@ export function withLunora<Env = any, Ctx extends ExecutionContextLike = any>(
       return withBaselineHeaders(statusResponse(method), request, staticHeaders);
     }
 
-    const { compiled, failure } = resolve(env);
-    if (failure) {
-      if (reserved) return withBaselineHeaders(failure(), request, DEFAULT_HEADERS);
+    const compiled = resolve(env);
+    if (typeof compiled === "function") {
+      if (reserved) return withBaselineHeaders(compiled(), request, DEFAULT_HEADERS);
       return callHost(request, env, ctx);
     }
 

@@ -70,9 +70,11 @@ function createRegistry(): Registry {
   };
 }
 
+let shared: Registry | undefined;
+
 function registry(): Registry {
   const holder = globalThis as unknown as { [REGISTRY]?: Registry };
-  return holder[REGISTRY] ??= createRegistry();
+  return shared ??= holder[REGISTRY] ??= createRegistry();
 }
 
 /** Registers `transport` under every key object (request, execution context). */
@@ -81,7 +83,7 @@ export function setInProcessTransport(
   transport: InProcessTransport,
 ): void {
   const { set } = registry();
-  for (const key of keys) set(key, transport);
+  for (let i = 0; i < keys.length; i++) set(keys[i]!, transport);
 }
 
 /** The transport registered under `key`, if any. */

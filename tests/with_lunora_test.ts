@@ -243,6 +243,20 @@ Deno.test("row 27: withLunora() contains an async host rejection and still answe
   assert.equal(rpc.status, 200);
 });
 
+Deno.test("withLunora().fetch() returns a rejected promise, never a synchronous throw, for a request it cannot read", async () => {
+  const worker = withLunora(hostSpy(), (env: { SHARD: never }) => ({ shardDO: env.SHARD }));
+  const unreadable = {
+    get url(): string {
+      throw new Error("no url");
+    },
+  } as unknown as Request;
+  let pending: Promise<Response> | undefined;
+  assert.doesNotThrow(() => {
+    pending = worker.fetch(unreadable, { SHARD: fakeNamespace() as never }, fakeCtx());
+  });
+  await assert.rejects(pending!, { message: "no url" });
+});
+
 for (const [label, value] of [["undefined", undefined], ['"html"', "html"], ["{}", {}]] as const) {
   Deno.test(`row 28: withLunora() answers 500 and logs when the host returns ${label}`, async () => {
     const h = harness({}, { host: hostSpy(() => value) });

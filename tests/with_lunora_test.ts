@@ -591,6 +591,18 @@ Deno.test("withLunora() validates a factory's options again only when a top-leve
   assert.equal(shard.calls.length, 1);
 });
 
+Deno.test("withLunora() serves the route handlers of each factory result", async () => {
+  const shardDO = fakeNamespace();
+  const worker = withLunora(hostSpy(), (env: { NAME: string }) => ({
+    shardDO,
+    routes: { "GET /hello": () => new Response(`hello ${env.NAME}`) },
+  }));
+  for (const name of ["a", "b"]) {
+    const response = await worker.fetch(new Request(`${ORIGIN}/hello`), { NAME: name }, fakeCtx());
+    assert.equal(await response.text(), `hello ${name}`);
+  }
+});
+
 Deno.test("withLunora() calls the closures of each factory result, not the first one's", async () => {
   const ns = fakeNamespace();
   const worker = withLunora(hostSpy(), (env: { ALLOW: boolean }) => ({

@@ -227,7 +227,8 @@ export function compileOptions<Env = any>(options: LunoraOptions<Env>): Compiled
  * same keys in the same order, every function where `previous` had one, and every other field
  * the very value it was. A factory typically returns the same bindings and nested objects
  * every time and new closures; closures are read from `options` when they are called, and a
- * function where one was valid before is valid again.
+ * function where one was valid before is valid again. A route table (`routes`, `adminRoutes`)
+ * holds closures too: a new one is compiled on its own, and the rest is reused.
  */
 // deno-lint-ignore no-explicit-any
 export function recompileOptions<Env = any>(
@@ -237,7 +238,18 @@ export function recompileOptions<Env = any>(
   if (previous === undefined || typeof options !== "object" || options === null) {
     return compileOptions(options);
   }
-  return hasSameData(options, previous.data) ? { ...previous, options } : compileOptions(options);
+  if (!hasSameData(options, previous.data)) return compileOptions(options);
+  const before = previous.options;
+  return {
+    ...previous,
+    options,
+    routes: options.routes === before.routes
+      ? previous.routes
+      : compileRoutes(options.routes, "routes"),
+    adminRoutes: options.adminRoutes === before.adminRoutes
+      ? previous.adminRoutes
+      : compileRoutes(options.adminRoutes, "adminRoutes"),
+  };
 }
 
 /** Stands for any function in {@linkcode CompiledOptions.data}. */
@@ -255,14 +267,24 @@ function dataFields(options: object): unknown[] {
   return data;
 }
 
-/** Whether `dataFields(options)` would equal `data`, without building it. */
+function isObject(value: unknown): value is object {
+  return typeof value === "object" && value !== null;
+}
+
+/**
+ * Whether `options` has the data fields recorded in `data`: the same own keys in the same order
+ * and the same values, except that a route table may be another object where there was one.
+ * `for...in` walks the same own keys in the same order as `Object.keys` without allocating them;
+ * an inherited key counts as a difference.
+ */
 function hasSameData(options: object, data: readonly unknown[]): boolean {
-  const keys = Object.keys(options);
-  if (2 * keys.length !== data.length) return false;
-  for (let i = 0; i < keys.length; i++) {
-    const key = keys[i]!;
-    if (key !== data[2 * i]) return false;
-    if (dataField((options as Record<string, unknown>)[key]) !== data[2 * i + 1]) return false;
+  let i = 0;
+  for (const key in options) {
+    if (!Object.hasOwn(options, key) || key !== data[i]) return false;
+    const value = dataField((options as Record<string, unknown>)[key]);
+    const table = key === "routes" || key === "adminRoutes";
+    if (value !== data[i + 1] && !(table && isObject(value) && isObject(data[i + 1]))) return false;
+    i += 2;
   }
-  return true;
+  return i === data.length;
 }

@@ -6,8 +6,9 @@
  * looks the transport up by `Astro.request` or `Astro.locals.cfContext` (the very objects the
  * worker handed to Astro) and calls the shard directly, as the page's caller, without an HTTP
  * round trip. The transport is held by those per-invocation objects themselves, so one
- * request's identity can never be found from another request. The keys are registered symbols,
- * so two copies of this module in one bundle still find each other's transports.
+ * request's identity can never be found from another request. The registry is kept on
+ * `globalThis` under a registered symbol, so two copies of this module in one bundle still
+ * find each other's transports.
  *
  * @module
  */
@@ -36,58 +37,82 @@ export interface InProcessCall {
  */
 export type InProcessTransport = (envelope: string, call: InProcessCall) => Promise<Response>;
 
-/**
- * The hidden property a key object carries its transport in. The key names the contract's
- * version: a copy of this module that speaks another contract (version 1 took no call
- * descriptor and treated every call as a query) never finds this copy's transports, so its
- * server clients fall back to HTTP instead of sending a call the transport misreads.
- */
-export const TRANSPORT_KEY: unique symbol = Symbol.for(
-  "@lunora/astro/in-process-rpc/transport@2",
-) as never;
-/** The fallback table, on `globalThis`, for key objects that cannot take a property. */
-const TABLE: unique symbol = Symbol.for("@lunora/astro/in-process-rpc@2") as never;
-
-function table(): WeakMap<object, InProcessTransport> {
-  const holder = globalThis as unknown as { [TABLE]?: WeakMap<object, InProcessTransport> };
-  return holder[TABLE] ??= new WeakMap();
+interface Registry {
+  set(key: object, transport: InProcessTransport): void;
+  get(key: object): InProcessTransport | undefined;
 }
 
 /**
- * Registers `transport` under every key object (request, execution context), as a
- * non-enumerable symbol-keyed property of the object itself: it lives and dies with the
- * invocation's objects. (A `WeakMap` entry per key does the same, but fresh keys on every
- * request make garbage collection trace them as ephemerons, several microseconds per page
- * request.) A frozen or sealed key falls back to a `WeakMap`.
+ * Where the first copy of this module leaves its registry for every other copy. The key names
+ * the contract's version: a copy that speaks another contract (version 1 took no call
+ * descriptor and treated every call as a query) never finds this copy's transports, so its
+ * server clients fall back to HTTP instead of sending a call the transport misreads.
  */
+export const REGISTRY_KEY: unique symbol = Symbol.for(
+  "@lunora/astro/in-process-rpc/registry@2",
+) as never;
+
+/**
+ * A registry that holds each transport in a private field of its key object. A class whose
+ * constructor returns `key` lets a subclass add its private field to `key` itself. Such a field
+ * is invisible to reflection, is not copied by spread or `Object.assign`, is never inherited
+ * (so nothing on a prototype can pose as a transport), and lives and dies with the key. It is
+ * also as cheap to add as a plain property, where `Object.defineProperty` takes V8's slow path
+ * on workerd's `Request` and execution context objects. A key that cannot take a field (a frozen
+ * object, once non-extensibility applies to private fields) falls back to a `WeakMap`; fresh
+ * `WeakMap` keys on every request would cost garbage collection several microseconds each.
+ */
+function createRegistry(): Registry {
+  class Key {
+    constructor(key: object) {
+      return key;
+    }
+  }
+  class Stamped extends Key {
+    #transport: InProcessTransport;
+    constructor(key: object, transport: InProcessTransport) {
+      super(key);
+      this.#transport = transport;
+    }
+    static set(key: object, transport: InProcessTransport): void {
+      if (#transport in key) (key as Stamped).#transport = transport;
+      else new Stamped(key, transport);
+    }
+    static get(key: object): InProcessTransport | undefined {
+      return #transport in key ? (key as Stamped).#transport : undefined;
+    }
+  }
+  const table = new WeakMap<object, InProcessTransport>();
+  return {
+    set(key, transport) {
+      try {
+        Stamped.set(key, transport);
+      } catch {
+        table.set(key, transport);
+      }
+    },
+    get: (key) => Stamped.get(key) ?? table.get(key),
+  };
+}
+
+let shared: Registry | undefined;
+
+function registry(): Registry {
+  const holder = globalThis as unknown as { [REGISTRY_KEY]?: Registry };
+  return shared ??= holder[REGISTRY_KEY] ??= createRegistry();
+}
+
+/** Registers `transport` under every key object (request, execution context). */
 export function setInProcessTransport(
   keys: readonly object[],
   transport: InProcessTransport,
 ): void {
-  for (const key of keys) {
-    try {
-      // Assigning keeps an existing property's attributes and is much cheaper than redefining.
-      if (Object.hasOwn(key, TRANSPORT_KEY)) {
-        (key as Record<symbol, unknown>)[TRANSPORT_KEY] = transport;
-      } else {
-        Object.defineProperty(key, TRANSPORT_KEY, {
-          value: transport,
-          configurable: true,
-          writable: true,
-        });
-      }
-    } catch {
-      table().set(key, transport);
-    }
-  }
+  const { set } = registry();
+  for (let i = 0; i < keys.length; i++) set(keys[i]!, transport);
 }
 
-/**
- * The transport registered under `key`, if any. Only an own property counts, so nothing on a
- * prototype can pose as a transport.
- */
+/** The transport registered under `key`, if any. */
 export function getInProcessTransport(key: unknown): InProcessTransport | undefined {
   if ((typeof key !== "object" && typeof key !== "function") || key === null) return undefined;
-  const own = Object.getOwnPropertyDescriptor(key, TRANSPORT_KEY)?.value;
-  return typeof own === "function" ? own as InProcessTransport : table().get(key);
+  return registry().get(key);
 }

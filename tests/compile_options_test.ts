@@ -43,3 +43,48 @@ Deno.test("recompileOptions() still rejects a function option that is no longer 
     { name: "TypeError", message: /"resolveIdentity" must be a function, got "nobody"/ },
   );
 });
+
+Deno.test("recompileOptions() compiles again when an options field is inherited", () => {
+  const defaults = { maxBodyBytes: 8 };
+  const options = Object.assign(Object.create(defaults), { shardDO });
+  const previous = compileOptions(options);
+  defaults.maxBodyBytes = 16;
+  assert.equal(recompileOptions(options, previous).maxBodyBytes, 16);
+});
+
+Deno.test("recompileOptions() keeps every compiled field when it reuses the previous compilation", () => {
+  const previous = compileOptions({
+    shardDO,
+    routes,
+    security: { cors: { allowedOrigins: ["https://a.test"] } },
+  });
+  const next = { ...previous.options };
+  const { options, ...fields } = recompileOptions(next, previous);
+  const { options: _, ...before } = previous;
+  assert.equal(options, next);
+  assert.deepEqual(Object.keys(fields), Object.keys(before));
+  for (const [key, value] of Object.entries(before)) {
+    assert.equal(fields[key as keyof typeof fields], value, key);
+  }
+});
+
+Deno.test("recompileOptions() compiles only a new route table and keeps the rest", () => {
+  const security = { cors: { allowedOrigins: ["https://a.test"] } };
+  const previous = compileOptions({ shardDO, routes, security });
+  const hello = () => new Response("new");
+  const compiled = recompileOptions(
+    { shardDO, routes: { "GET /hello": hello }, security },
+    previous,
+  );
+  assert.equal(compiled.routes.get("GET /hello"), hello, "the new table's handler is called");
+  assert.equal(compiled.cors, previous.cors, "the rest is not compiled again");
+});
+
+Deno.test("recompileOptions() still rejects a new route table with a reserved key", () => {
+  const previous = compileOptions({ shardDO, routes });
+  assert.throws(
+    () =>
+      recompileOptions({ shardDO, routes: { "GET /_lunora/x": () => new Response() } }, previous),
+    { name: "TypeError", message: /is reserved/ },
+  );
+});

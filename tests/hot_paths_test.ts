@@ -1,13 +1,14 @@
 /**
  * Behaviour the performance work (see BENCHMARKS.md) must not change: the codec's `for...in`
  * walk, the memoized identity header, the CSRF fast path for an exact same-origin `Origin`, the
- * lazily parsed URL of the reserved plane, and in-process transports held as hidden properties.
+ * lazily parsed URL of the reserved plane, and in-process transports held by their key objects
+ * where neither reflection nor a copy can reach them.
  */
 import assert from "node:assert/strict";
 import {
   getInProcessTransport,
+  REGISTRY_KEY,
   setInProcessTransport,
-  TRANSPORT_KEY,
 } from "../src/in_process_registry.ts";
 import { decodeWire, encodeWire } from "../src/wire/codec.ts";
 import { harness, jsonPost, ORIGIN } from "./_fakes.ts";
@@ -117,22 +118,40 @@ Deno.test("setInProcessTransport() leaves no enumerable key on the objects it re
   assert.equal(typeof getInProcessTransport(request), "function");
 });
 
+Deno.test("setInProcessTransport() leaves not even a symbol key for reflection to find", () => {
+  const ctx = { waitUntil() {} };
+  const request = new Request(`${ORIGIN}/page`);
+  const requestKeys = Reflect.ownKeys(request);
+  setInProcessTransport([request, ctx], () => Promise.resolve(new Response("ok")));
+  assert.deepEqual(Reflect.ownKeys(ctx), ["waitUntil"]);
+  assert.deepEqual(Reflect.ownKeys(request), requestKeys);
+  assert.equal(
+    getInProcessTransport(Object.assign({}, ctx)),
+    undefined,
+    "a copy does not carry it",
+  );
+});
+
+Deno.test("registering again under the same key replaces its transport", async () => {
+  const ctx = { waitUntil() {} };
+  setInProcessTransport([ctx], () => Promise.resolve(new Response("first")));
+  setInProcessTransport([ctx], () => Promise.resolve(new Response("second")));
+  assert.equal(await (await getInProcessTransport(ctx)!("{}", { kind: "query" })).text(), "second");
+});
+
 Deno.test("setInProcessTransport() still registers under a frozen context", async () => {
   const ctx = Object.freeze({ waitUntil() {} });
   setInProcessTransport([ctx], () => Promise.resolve(new Response("frozen")));
   assert.equal(await (await getInProcessTransport(ctx)!("{}", { kind: "query" })).text(), "frozen");
 });
 
-Deno.test("getInProcessTransport() ignores a transport planted on Object.prototype", () => {
-  const key = TRANSPORT_KEY;
-  assert.equal(key, Symbol.for("@lunora/astro/in-process-rpc/transport@2"));
-  Object.defineProperty(Object.prototype, key, {
-    value: () => Promise.resolve(new Response("planted")),
-    configurable: true,
-  });
-  try {
-    assert.equal(getInProcessTransport({ waitUntil() {} }), undefined);
-  } finally {
-    delete (Object.prototype as Record<symbol, unknown>)[key];
-  }
+Deno.test("getInProcessTransport() finds nothing through a prototype that holds a transport", () => {
+  const parent = { waitUntil() {} };
+  setInProcessTransport([parent], () => Promise.resolve(new Response("parent")));
+  assert.equal(typeof getInProcessTransport(parent), "function");
+  assert.equal(getInProcessTransport(Object.create(parent)), undefined);
+});
+
+Deno.test("the shared registry's key names the version of the transport contract", () => {
+  assert.equal(REGISTRY_KEY, Symbol.for("@lunora/astro/in-process-rpc/registry@2"));
 });

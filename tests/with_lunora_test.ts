@@ -243,6 +243,20 @@ Deno.test("row 27: withLunora() contains an async host rejection and still answe
   assert.equal(rpc.status, 200);
 });
 
+Deno.test("withLunora().fetch() returns a rejected promise, never a synchronous throw, for a request it cannot read", async () => {
+  const worker = withLunora(hostSpy(), (env: { SHARD: never }) => ({ shardDO: env.SHARD }));
+  const unreadable = {
+    get url(): string {
+      throw new Error("no url");
+    },
+  } as unknown as Request;
+  let pending: Promise<Response> | undefined;
+  assert.doesNotThrow(() => {
+    pending = worker.fetch(unreadable, { SHARD: fakeNamespace() as never }, fakeCtx());
+  });
+  await assert.rejects(pending!, { message: "no url" });
+});
+
 for (const [label, value] of [["undefined", undefined], ['"html"', "html"], ["{}", {}]] as const) {
   Deno.test(`row 28: withLunora() answers 500 and logs when the host returns ${label}`, async () => {
     const h = harness({}, { host: hostSpy(() => value) });
@@ -288,6 +302,16 @@ Deno.test("row 34: withLunora() answers 503 NOT_CONFIGURED on /_lunora/rpc when 
   assert.equal((await rpc.json()).error.code, "NOT_CONFIGURED");
   const page = await worker.fetch(new Request(`${ORIGIN}/about`), {}, fakeCtx());
   assert.equal(await page.text(), "astro");
+});
+
+Deno.test("row 34: a factory whose binding goes missing after working requests answers 503 NOT_CONFIGURED", async () => {
+  const env: { SHARD?: ReturnType<typeof fakeNamespace> } = { SHARD: fakeNamespace() };
+  const worker = withLunora(hostSpy(), (e: typeof env) => ({ shardDO: e.SHARD! }));
+  assert.equal((await worker.fetch(jsonPost("/_lunora/rpc", rpcBody), env, fakeCtx())).status, 200);
+  env.SHARD = undefined;
+  const rpc = await worker.fetch(jsonPost("/_lunora/rpc", rpcBody), env, fakeCtx());
+  assert.equal(rpc.status, 503);
+  assert.equal((await rpc.json()).error.code, "NOT_CONFIGURED");
 });
 
 Deno.test("row 35: withLunora() answers 500 INTERNAL on reserved paths when the factory throws, serves host paths, and retries the factory next request", async () => {
@@ -565,6 +589,18 @@ Deno.test("withLunora() validates a factory's options again only when a top-leve
   const uncapped = await worker.fetch(jsonPost("/_lunora/rpc", rpcBody), {}, fakeCtx());
   assert.equal(uncapped.status, 200);
   assert.equal(shard.calls.length, 1);
+});
+
+Deno.test("withLunora() serves the route handlers of each factory result", async () => {
+  const shardDO = fakeNamespace();
+  const worker = withLunora(hostSpy(), (env: { NAME: string }) => ({
+    shardDO,
+    routes: { "GET /hello": () => new Response(`hello ${env.NAME}`) },
+  }));
+  for (const name of ["a", "b"]) {
+    const response = await worker.fetch(new Request(`${ORIGIN}/hello`), { NAME: name }, fakeCtx());
+    assert.equal(await response.text(), `hello ${name}`);
+  }
 });
 
 Deno.test("withLunora() calls the closures of each factory result, not the first one's", async () => {

@@ -227,7 +227,8 @@ export function compileOptions<Env = any>(options: LunoraOptions<Env>): Compiled
  * same keys in the same order, every function where `previous` had one, and every other field
  * the very value it was. A factory typically returns the same bindings and nested objects
  * every time and new closures; closures are read from `options` when they are called, and a
- * function where one was valid before is valid again.
+ * function where one was valid before is valid again. A route table (`routes`, `adminRoutes`)
+ * holds closures too: a new one is compiled on its own, and the rest is reused.
  */
 // deno-lint-ignore no-explicit-any
 export function recompileOptions<Env = any>(
@@ -237,21 +238,53 @@ export function recompileOptions<Env = any>(
   if (previous === undefined || typeof options !== "object" || options === null) {
     return compileOptions(options);
   }
-  const data = dataFields(options);
-  const before = previous.data;
-  if (data.length !== before.length) return compileOptions(options);
-  for (let i = 0; i < data.length; i++) if (data[i] !== before[i]) return compileOptions(options);
-  return { ...previous, options };
+  if (!hasSameData(options, previous.data)) return compileOptions(options);
+  const before = previous.options;
+  return {
+    ...previous,
+    options,
+    routes: options.routes === before.routes
+      ? previous.routes
+      : compileRoutes(options.routes, "routes"),
+    adminRoutes: options.adminRoutes === before.adminRoutes
+      ? previous.adminRoutes
+      : compileRoutes(options.adminRoutes, "adminRoutes"),
+  };
 }
 
 /** Stands for any function in {@linkcode CompiledOptions.data}. */
 const A_FUNCTION: unique symbol = Symbol("a function");
 
+function dataField(value: unknown): unknown {
+  return typeof value === "function" ? A_FUNCTION : value;
+}
+
 function dataFields(options: object): unknown[] {
   const data: unknown[] = [];
   for (const key of Object.keys(options)) {
-    const value = (options as Record<string, unknown>)[key];
-    data.push(key, typeof value === "function" ? A_FUNCTION : value);
+    data.push(key, dataField((options as Record<string, unknown>)[key]));
   }
   return data;
+}
+
+function isObject(value: unknown): value is object {
+  return typeof value === "object" && value !== null;
+}
+
+/**
+ * Whether `options` has the data fields recorded in `data`: the same own keys in the same order
+ * and the same values, except that a route table may be another object where there was one.
+ * `for...in` walks the same own keys in the same order as `Object.keys` without allocating them;
+ * an inherited key counts as a difference.
+ */
+function hasSameData(options: object, data: readonly unknown[]): boolean {
+  let i = 0;
+  for (const key in options) {
+    if (!Object.hasOwn(options, key) || key !== data[i]) return false;
+    const value = dataField((options as Record<string, unknown>)[key]);
+    const table = key === "routes" || key === "adminRoutes";
+    if (value !== data[i + 1] && !(table && isObject(value) && isObject(data[i + 1]))) return false;
+    i += 2;
+  }
+  return i === data.length;
 }

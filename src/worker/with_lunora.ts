@@ -30,9 +30,8 @@ import { canonicalEndpoint, isReservedPrefix, isUnder, pathnameOf } from "./rese
 import { withBaselineHeaders, withCors } from "./security.ts";
 import { registerInProcess } from "./in_process_rpc.ts";
 
-type Resolved<Env> =
-  | { compiled: CompiledOptions<Env>; failure?: undefined }
-  | { compiled?: undefined; failure: () => Response };
+/** The options compiled for one invocation, or the answer when they cannot be. */
+type Resolved<Env> = CompiledOptions<Env> | (() => Response);
 
 const LOG_PREFIX = "[@lunora/astro]";
 
@@ -71,11 +70,11 @@ function describe(value: unknown): string {
 
 function lookupRoute(
   routes: ReadonlyMap<string, RouteHandler>,
-  method: string,
+  request: Request,
   pathname: string,
 ): RouteHandler | undefined {
   if (routes.size === 0) return undefined;
-  return routes.get(`${method} ${pathname}`) ?? routes.get(pathname);
+  return routes.get(`${request.method} ${pathname}`) ?? routes.get(pathname);
 }
 
 async function runOwned(
@@ -163,61 +162,86 @@ export function withLunora<Env = any, Ctx extends ExecutionContextLike = any>(
         made = factory(env);
       } catch (error) {
         console.error(`${LOG_PREFIX} The withLunora options factory threw:`, error);
-        return { failure: internal };
+        return internal;
       }
-      if (typeof made === "object" && made !== null && !isNamespace(made.shardDO)) {
-        return { failure: notConfigured };
-      }
+      // The binding compiled last time is a namespace: only another one is looked at.
+      if (
+        typeof made === "object" && made !== null &&
+        (previous === undefined || made.shardDO !== previous.shardDO) && !isNamespace(made.shardDO)
+      ) return notConfigured;
       try {
-        previous = recompileOptions(made, previous);
-        return { compiled: previous };
+        return previous = recompileOptions(made, previous);
       } catch (error) {
         console.error(`${LOG_PREFIX} The withLunora options are invalid:`, error);
-        return { failure: internal };
+        return internal;
       }
     };
   } else {
     const compiled = compileOptions(options);
-    const resolved: Resolved<Env> = { compiled };
-    resolve = () => resolved;
+    resolve = () => compiled;
     staticHeaders = compiled.headers;
   }
 
-  async function callHost(request: Request, env: Env, ctx: Ctx): Promise<Response> {
-    let response: unknown;
-    try {
-      response = await hostFetch(request, env, ctx);
-    } catch (error) {
-      console.error(`${LOG_PREFIX} The Astro handler failed:`, error);
-      return hostFailure();
-    }
+  function hostAnswered(response: unknown): Response {
     if (response instanceof Response) return response;
     console.error(`${LOG_PREFIX} The Astro handler returned a non-Response value:`, response);
     return hostFailure();
   }
 
-  async function fetch(request: Request, env: Env, ctx: Ctx): Promise<Response> {
-    const pathname = pathnameOf(request.url);
-    const method = request.method;
-    const reserved = isReservedPrefix(pathname);
+  function hostFailed(error: unknown): Response {
+    console.error(`${LOG_PREFIX} The Astro handler failed:`, error);
+    return hostFailure();
+  }
 
-    if (reserved && pathname === "/_lunora/status") {
-      // Liveness only: never runs the options factory.
-      return withBaselineHeaders(statusResponse(method), request, staticHeaders);
+  /**
+   * Astro's answer, checked, with the baseline headers when `headers.applyToHost`. Not `async`:
+   * a page request goes through one promise reaction here, not two `async` frames.
+   */
+  function callHost(
+    request: Request,
+    env: Env,
+    ctx: Ctx,
+    headers: CompiledHeaders | null,
+  ): Promise<Response> {
+    let answer: unknown;
+    try {
+      answer = hostFetch(request, env, ctx);
+    } catch (error) {
+      answer = Promise.reject(error);
     }
+    const response = Promise.resolve(answer).then(hostAnswered, hostFailed);
+    if (!headers?.applyToHost) return response;
+    return response.then((checked) => withBaselineHeaders(checked, request, headers));
+  }
 
-    const { compiled, failure } = resolve(env);
-    if (failure) {
-      if (reserved) return withBaselineHeaders(failure(), request, DEFAULT_HEADERS);
-      return callHost(request, env, ctx);
-    }
+  /** A page: registers the in-process transport, then hands the request to Astro. */
+  function servePage(
+    request: Request,
+    env: Env,
+    ctx: Ctx,
+    compiled: CompiledOptions<Env>,
+  ): Promise<Response> {
+    registerInProcess(request, ctx, env, compiled);
+    return callHost(request, env, ctx, compiled.headers);
+  }
 
+  /** What Lunora answers itself, and pages that explicit routes or the auth handler declined. */
+  async function answerLunora(
+    request: Request,
+    env: Env,
+    ctx: Ctx,
+    pathname: string,
+    reserved: boolean,
+    compiled: CompiledOptions<Env>,
+  ): Promise<Response> {
     const underAuth = isUnder(pathname, compiled.authBasePath);
-    if (
-      (reserved || underAuth) && (method === "POST" || method === "PUT") &&
-      declaresTooLarge(request, compiled.maxBodyBytes)
-    ) {
-      return withBaselineHeaders(toErrorResponse(payloadTooLarge()), request, compiled.headers);
+    if (reserved || underAuth) {
+      const method = request.method;
+      if (
+        (method === "POST" || method === "PUT") && declaresTooLarge(request, compiled.maxBodyBytes)
+      ) {
+        return withBaselineHeaders(toErrorResponse(payloadTooLarge()), request, compiled.headers);
+      }
     }
 
     const { authHandler } = compiled.options;
@@ -226,7 +250,7 @@ export function withLunora<Env = any, Ctx extends ExecutionContextLike = any>(
       if (answered) return answered;
     }
 
-    const route = lookupRoute(compiled.routes, method, pathname);
+    const route = lookupRoute(compiled.routes, request, pathname);
     if (route) return (await runOwned(() => route(request, env, ctx)))!;
 
     if (reserved) {
@@ -239,8 +263,8 @@ export function withLunora<Env = any, Ctx extends ExecutionContextLike = any>(
           compiled.headers,
         );
       }
-      // `status` was answered above, before configuration was resolved. The URL is parsed
-      // only by the endpoints that read it (WebSocket, admin), not on the RPC hot path.
+      // `status` was answered before configuration was resolved. The URL is parsed only by
+      // the endpoints that read it (WebSocket, admin), not on the RPC hot path.
       let url: URL | undefined;
       const plane = {
         request,
@@ -254,11 +278,39 @@ export function withLunora<Env = any, Ctx extends ExecutionContextLike = any>(
       return answerReserved(plane, endpoint as Exclude<typeof endpoint, "status">);
     }
 
-    registerInProcess(request, ctx, env, compiled);
-    const response = await callHost(request, env, ctx);
-    return compiled.headers?.applyToHost
-      ? withBaselineHeaders(response, request, compiled.headers)
-      : response;
+    return servePage(request, env, ctx, compiled);
+  }
+
+  function dispatch(request: Request, env: Env, ctx: Ctx): Response | Promise<Response> {
+    // `request.url` and `request.method` are native getters on workerd, each making a new
+    // string: the URL is read once, the method only where it decides something.
+    const pathname = pathnameOf(request.url);
+    const reserved = isReservedPrefix(pathname);
+
+    if (reserved && pathname === "/_lunora/status") {
+      // Liveness only: never runs the options factory.
+      return withBaselineHeaders(statusResponse(request.method), request, staticHeaders);
+    }
+
+    const compiled = resolve(env);
+    if (typeof compiled === "function") {
+      if (reserved) return withBaselineHeaders(compiled(), request, DEFAULT_HEADERS);
+      return callHost(request, env, ctx, null);
+    }
+
+    if (reserved || compiled.routes.size > 0 || isUnder(pathname, compiled.authBasePath)) {
+      return answerLunora(request, env, ctx, pathname, reserved, compiled);
+    }
+    return servePage(request, env, ctx, compiled);
+  }
+
+  /** Never throws: a synchronous failure is a rejected promise, as from an `async` function. */
+  function fetch(request: Request, env: Env, ctx: Ctx): Promise<Response> {
+    try {
+      return Promise.resolve(dispatch(request, env, ctx));
+    } catch (error) {
+      return Promise.reject(error);
+    }
   }
 
   const worker: ComposedWorker<Env, Ctx> = { fetch };

@@ -189,9 +189,8 @@ function fail(detail: string): TypeError {
  */
 export function prerenderedError(prefix: string): TypeError {
   return new TypeError(
-    `${prefix}: the page is prerendered, so it has no visitor to run as; use ` +
-      'createServerClient({ url }) without "context" at build time, or render the page on ' +
-      "demand (export const prerender = false)",
+    `${prefix}: the page is prerendered and has no visitor; use createServerClient({ url }) ` +
+      "at build time, or export const prerender = false",
   );
 }
 

@@ -4,7 +4,7 @@
  * it with the adapter.
  */
 import { handle } from "@astrojs/cloudflare/handler";
-import { type DurableObjectNamespaceLike, withLunora } from "@lunora/astro";
+import { type DurableObjectNamespaceLike, type SecurityOptions, withLunora } from "@lunora/astro";
 import { type AuthEnv, authNotConfigured, getAuth } from "./auth/auth.ts";
 import { isChannel, sessionIdentity } from "./lunora/identity.ts";
 import { countRpcRequests, rpcStats } from "./lunora/rpc_counter.ts";
@@ -23,9 +23,33 @@ interface Env extends AuthEnv {
   LUNORA_ALLOWED_ORIGINS?: string;
 }
 
-function allowedOrigins(env: Env): string[] {
-  return (env.LUNORA_ALLOWED_ORIGINS ?? "").split(",").map((origin) => origin.trim())
-    .filter((origin) => origin !== "");
+/** The CORS setting for one `LUNORA_ALLOWED_ORIGINS` value (none without origins). */
+function corsFor(list: string): SecurityOptions | undefined {
+  const origins = list.split(",").map((origin) => origin.trim()).filter((origin) => origin !== "");
+  if (origins.length === 0) return undefined;
+  return {
+    cors: {
+      allowedOrigins: origins,
+      allowCredentials: true,
+      // The islands' sends carry Lunora's mutation and client ids.
+      allowedHeaders: [
+        "content-type",
+        "authorization",
+        "x-lunora-mutation-id",
+        "x-lunora-client-id",
+      ],
+    },
+  };
+}
+
+// Made once per value, so the factory returns the same object on every call and withLunora
+// keeps its compiled options instead of compiling them again for each request.
+let security: { list: string; options: SecurityOptions | undefined } | undefined;
+
+function securityFor(env: Env): SecurityOptions | undefined {
+  const list = env.LUNORA_ALLOWED_ORIGINS ?? "";
+  if (security?.list !== list) security = { list, options: corsFor(list) };
+  return security.options;
 }
 
 const worker = withLunora<Env>(
@@ -33,30 +57,14 @@ const worker = withLunora<Env>(
   // A factory: bindings live on `env`, which exists only per invocation.
   (env) => {
     const auth = getAuth(env);
-    const origins = allowedOrigins(env);
+    const cors = securityFor(env);
     return {
       shardDO: env.SHARD,
       authHandler: (request) => auth ? auth.handler(request) : authNotConfigured(),
       resolveIdentity: (request) => sessionIdentity(auth, request),
       authorizeShard: ({ shardKey }) => isChannel(shardKey),
       adminRoutes: { "GET /_lunora/admin/stats": () => rpcStats() },
-      ...(origins.length > 0
-        ? {
-          security: {
-            cors: {
-              allowedOrigins: origins,
-              allowCredentials: true,
-              // The island's sends carry Lunora's mutation and client ids.
-              allowedHeaders: [
-                "content-type",
-                "authorization",
-                "x-lunora-mutation-id",
-                "x-lunora-client-id",
-              ],
-            },
-          },
-        }
-        : {}),
+      ...(cors ? { security: cors } : {}),
     };
   },
 );

@@ -114,6 +114,26 @@ Deno.test("row 17: a CORS preflight from an allowed origin gets 204 with the exa
   assert.equal(h.ns.calls.length, 0);
 });
 
+Deno.test("a CORS preflight allows by default the headers a Lunora client sends with a mutation", async () => {
+  const h = harness(cors);
+  const response = await h.fetch(preflight("https://web.test"));
+  const allowed = (response.headers.get("access-control-allow-headers") ?? "").split(/,\s*/);
+  for (
+    const name of ["content-type", "authorization", "x-lunora-mutation-id", "x-lunora-client-id"]
+  ) {
+    assert.ok(allowed.includes(name), `${name} in ${JSON.stringify(allowed)}`);
+  }
+  assert.ok(!allowed.includes("cookie"));
+});
+
+Deno.test("security.cors.allowedHeaders replaces the default preflight headers", async () => {
+  const h = harness({
+    security: { cors: { allowedOrigins: ["https://web.test"], allowedHeaders: ["x-custom"] } },
+  });
+  const response = await h.fetch(preflight("https://web.test"));
+  assert.equal(response.headers.get("access-control-allow-headers"), "x-custom");
+});
+
 Deno.test("row 17: a CORS preflight from a denied origin gets 403 without any Access-Control header", async () => {
   const h = harness(cors);
   const response = await h.fetch(preflight("https://evil.test"));

@@ -51,6 +51,19 @@ export interface CompiledOptions<Env = any> {
   data: readonly unknown[];
 }
 
+/**
+ * The request headers a CORS preflight may ask for unless `security.cors.allowedHeaders` says
+ * otherwise: the ones a Lunora client sends (a mutation's ids, a D1 bookmark).
+ */
+const DEFAULT_CORS_HEADERS: readonly string[] = [
+  "content-type",
+  "authorization",
+  "x-lunora-mutation-id",
+  "x-lunora-client-id",
+  "x-lunora-client-seq",
+  "x-d1-bookmark",
+];
+
 const ROUTE_KEY = /^(?:([A-Za-z]+) +)?(\/\S*)$/;
 
 function fail(detail: string): never {
@@ -202,7 +215,7 @@ export function compileOptions<Env = any>(options: LunoraOptions<Env>): Compiled
       anyOrigin,
       origins: new Set(origins.filter((origin) => origin !== "*")),
       credentials,
-      allowedHeaders: (corsOptions.allowedHeaders ?? ["content-type", "authorization"]).join(", "),
+      allowedHeaders: (corsOptions.allowedHeaders ?? DEFAULT_CORS_HEADERS).join(", "),
       maxAge: String(maxAge),
     };
   }

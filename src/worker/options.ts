@@ -71,7 +71,11 @@ export interface CorsOptions {
   allowedOrigins?: string[];
   /** Send `access-control-allow-credentials: true`. Default `false`. */
   allowCredentials?: boolean;
-  /** Request headers a preflight may ask for. Default `["content-type", "authorization"]`. */
+  /**
+   * Request headers a preflight may ask for. Default: what a Lunora client sends,
+   * `["content-type", "authorization", "x-lunora-mutation-id", "x-lunora-client-id",
+   * "x-lunora-client-seq", "x-d1-bookmark"]`.
+   */
   allowedHeaders?: string[];
   /** Preflight cache lifetime in seconds. Default `600`. */
   maxAge?: number;

@@ -31,13 +31,6 @@ function corsFor(list: string): SecurityOptions | undefined {
     cors: {
       allowedOrigins: origins,
       allowCredentials: true,
-      // The islands' sends carry Lunora's mutation and client ids.
-      allowedHeaders: [
-        "content-type",
-        "authorization",
-        "x-lunora-mutation-id",
-        "x-lunora-client-id",
-      ],
     },
   };
 }

@@ -244,23 +244,45 @@ export async function startApp(
       ? []
       : ["--inspector-ip", "127.0.0.1", "--inspector-port", String(options.inspectorPort)]),
   ];
-  const process = new GroupProcess(cmd, options.logPath, { cwd: appDir, env });
+  return await serve("wrangler dev", cmd, { cwd: appDir, env, ...options }, 90_000);
+}
+
+/** How {@linkcode serve} runs a server. */
+export interface ServeOptions {
+  cwd: string;
+  env: Record<string, string>;
+  port: number;
+  logPath: string;
+}
+
+/**
+ * Starts `cmd` (a server listening on 127.0.0.1:`port`) in its own process group and waits until
+ * `/_lunora/status` answers 200. If it exits or times out first, it is stopped and the error
+ * carries the tail of its log.
+ */
+export async function serve(
+  name: string,
+  cmd: string[],
+  options: ServeOptions,
+  timeoutMs: number,
+): Promise<Server> {
+  const process = new GroupProcess(cmd, options.logPath, { cwd: options.cwd, env: options.env });
   const origin = `http://127.0.0.1:${options.port}`;
   let exited = false;
   process.status.then(() => exited = true);
   try {
     const state = await waitFor(
-      "wrangler dev to answer /_lunora/status",
+      `${name} to answer /_lunora/status`,
       async () => {
         if (exited) return "exited";
         const response = await fetch(`${origin}/_lunora/status`);
         await response.body?.cancel();
         return response.status === 200 ? "ready" : undefined;
       },
-      90_000,
+      timeoutMs,
       200,
     );
-    if (state === "exited") throw new Error("wrangler dev exited before it was ready");
+    if (state === "exited") throw new Error(`${name} exited before it was ready`);
   } catch (error) {
     await process.stop();
     const tail = process.log().split("\n").slice(-25).join("\n");

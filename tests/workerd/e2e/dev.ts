@@ -8,8 +8,8 @@
  */
 import { join } from "node:path";
 import { page, readIsland, readToken, rpc } from "../client.ts";
-import type { Server } from "../example_app.ts";
-import { GroupProcess, run, waitFor } from "../process.ts";
+import { serve, type Server } from "../example_app.ts";
+import { run, waitFor } from "../process.ts";
 import { assert, check } from "../report.ts";
 import { SEEDED, type UsersContext } from "./checks.ts";
 
@@ -79,31 +79,7 @@ export async function startDev(
     "--port",
     String(options.port),
   ];
-  const process = new GroupProcess(cmd, options.logPath, { cwd: appDir, env });
-  const origin = `http://127.0.0.1:${options.port}`;
-  let exited = false;
-  process.status.then(() => exited = true);
-  try {
-    const state = await waitFor(
-      "astro dev to answer /_lunora/status",
-      async () => {
-        if (exited) return "exited";
-        const response = await fetch(`${origin}/_lunora/status`);
-        await response.body?.cancel();
-        return response.status === 200 ? "ready" : undefined;
-      },
-      120_000,
-      250,
-    );
-    if (state === "exited") throw new Error("astro dev exited before it was ready");
-  } catch (error) {
-    await process.stop();
-    const tail = process.log().split("\n").slice(-25).join("\n");
-    throw new Error(
-      `${error instanceof Error ? error.message : error}; log ${options.logPath}:\n${tail}`,
-    );
-  }
-  return { origin, port: options.port, process };
+  return await serve("astro dev", cmd, { cwd: appDir, env, ...options }, 120_000);
 }
 
 /** A channel page that rendered completely: the whole document with the island in it. */

@@ -7,7 +7,7 @@
  * @module
  */
 import { join } from "node:path";
-import { page, readIsland, readToken, rpc } from "../client.ts";
+import { page, readIsland, rpc } from "../client.ts";
 import { serve, type Server } from "../example_app.ts";
 import { run, waitFor } from "../process.ts";
 import { assert, check } from "../report.ts";
@@ -137,54 +137,6 @@ export async function warmUp(server: Server, path: string): Promise<string> {
   );
   const seconds = (performance.now() - started) / 1000;
   return `${renders} renders in ${seconds.toFixed(1)} s until complete and quiet`;
-}
-
-async function stats(ctx: UsersContext): Promise<{ isolate: string; rpcRequests: number }> {
-  const response = await fetch(`${ctx.server.origin}/_lunora/admin/stats`, {
-    headers: { authorization: `Bearer ${ctx.adminToken}` },
-  });
-  assert(response.status === 200, `admin stats answered ${response.status}`);
-  return await response.json();
-}
-
-/**
- * Under `astro dev` too, a page's preload runs in process: the worker's own counter moves by +1
- * for one HTTP RPC and by +0 for three page renders (Astro's dev log does not list `/_lunora/*`
- * requests, so the counter is the witness), and the page request's cookie reaches the shard.
- */
-export async function checkDevInProcess(ctx: UsersContext): Promise<void> {
-  const { server, channel, users } = ctx;
-  await check(ctx, "a page preload makes no HTTP request to /_lunora/rpc", async () => {
-    const before = await stats(ctx);
-    const probe = await rpc(server.origin, {
-      functionPath: "messages:list",
-      args: { channel },
-      shardKey: channel,
-    });
-    assert(probe.status === 200, `probe RPC answered ${probe.status}`);
-    const counted = await stats(ctx);
-    assert(counted.isolate === before.isolate, "the worker isolate changed during the check");
-    assert(
-      counted.rpcRequests === before.rpcRequests + 1,
-      `one HTTP RPC moved the counter by ${counted.rpcRequests - before.rpcRequests}, not 1`,
-    );
-    let viewer: unknown;
-    for (let i = 0; i < 3; i++) {
-      const { status, text } = await page(server.origin, `/channels/${channel}`, users.bob.cookie);
-      assert(status === 200, `page load ${i} answered ${status}`);
-      viewer = readToken(text).value.viewer?.userId;
-    }
-    const after = await stats(ctx);
-    assert(after.isolate === before.isolate, "the worker isolate changed during the check");
-    assert(
-      after.rpcRequests === counted.rpcRequests,
-      `3 page renders made ${
-        after.rpcRequests - counted.rpcRequests
-      } HTTP requests to /_lunora/rpc`,
-    );
-    assert(viewer === users.bob.id, `the preload ran as ${viewer}, bob is ${users.bob.id}`);
-    return "worker counter: +1 for one HTTP RPC, +0 for 3 page renders; preload ran as bob";
-  });
 }
 
 /** The function {@linkcode checkHotReload} adds to `functions.ts`. */

@@ -58,7 +58,7 @@ import {
   signUpUsers,
   type UsersContext,
 } from "./checks.ts";
-import { checkDevInProcess, checkHotReload, copyApp, startDev, warmUp } from "./dev.ts";
+import { checkHotReload, copyApp, startDev, warmUp } from "./dev.ts";
 import { checkFormWrites } from "./writes.ts";
 import { freePort, run } from "../process.ts";
 import { Report, runScript } from "../report.ts";
@@ -256,7 +256,7 @@ async function main(): Promise<void> {
     ),
   };
   await checkSsr(devCtx);
-  await checkDevInProcess(devCtx);
+  await checkInProcess(devCtx, { requestLog: false });
   await checkIslandProps(devCtx);
   await checkPush(devCtx);
   await checkPrerendered(devCtx);

@@ -52,6 +52,15 @@ Deno.test("recompileOptions() compiles again when an options field is inherited"
   assert.equal(recompileOptions(options, previous).maxBodyBytes, 16);
 });
 
+Deno.test("recompileOptions() reuses the compilation when an inherited field has the recorded value", () => {
+  const previous = compileOptions({ shardDO, maxBodyBytes: 8 });
+  const options = Object.assign(Object.create({ maxBodyBytes: 8 }), { shardDO });
+  const next = recompileOptions(options, previous);
+  assert.equal(next.trustedOrigins, previous.trustedOrigins, "not compiled again");
+  assert.equal(next.options, options);
+  assert.equal(next.maxBodyBytes, 8);
+});
+
 Deno.test("recompileOptions() keeps every compiled field when it reuses the previous compilation", () => {
   const previous = compileOptions({
     shardDO,

@@ -151,6 +151,20 @@ Deno.test("on a prerendered route the middleware reads no request header", async
   assert.equal(reads, 0);
 });
 
+Deno.test("a locals that is not a plain object gets the same lazy, hidden, per-request client", async () => {
+  class Locals {
+    cfContext = {};
+  }
+  const contexts = [0, 1].map(() => ({ ...countingContext(), locals: new Locals() }));
+  for (const context of contexts) await onRequest(context, next());
+  const [a, b] = contexts.map((context) => context.locals as unknown as { lunora: ServerClient });
+  assert.ok(contexts.every((context) => context.locals instanceof Locals), "its prototype kept");
+  assert.deepEqual(Object.keys(contexts[0]!.locals), ["cfContext"]);
+  assert.equal(typeof a!.lunora.query, "function");
+  assert.equal(a!.lunora, a!.lunora);
+  assert.notEqual(a!.lunora, b!.lunora);
+});
+
 Deno.test("a frozen locals gets no client, and the request still renders", async () => {
   const context = { request: new Request(`${ORIGIN}/page`), locals: Object.freeze({}) };
   assert.equal(await (await onRequest(context, next())).text(), "page");

@@ -412,6 +412,26 @@ Deno.test("withLunora() does not give authHandler paths outside authBasePath", a
   assert.equal(called, false);
 });
 
+Deno.test("withLunora() gives authHandler authBasePath itself and the paths below it", async () => {
+  for (const authBasePath of ["/auth", "/auth/"]) {
+    const seen: string[] = [];
+    const h = harness({
+      authBasePath,
+      authHandler: (request) => {
+        seen.push(new URL(request.url).pathname);
+        return new Response("auth");
+      },
+    });
+    for (const path of ["/auth", "/auth/", "/auth/session", "/authentic", "/", "/au"]) {
+      await h.fetch(new Request(`${ORIGIN}${path}`));
+    }
+    const expected = authBasePath === "/auth"
+      ? ["/auth", "/auth/", "/auth/session"]
+      : ["/auth/", "/auth/session"];
+    assert.deepEqual(seen, expected, authBasePath);
+  }
+});
+
 Deno.test("withLunora() answers a throwing authHandler with a JSON 500 and logs it", async () => {
   const h = harness({
     authHandler: () => {

@@ -287,13 +287,15 @@ function isObject(value: unknown): value is object {
 /**
  * Whether `options` has the data fields recorded in `data`: the same own keys in the same order
  * and the same values, except that a route table may be another object where there was one.
- * `for...in` walks the same own keys in the same order as `Object.keys` without allocating them;
- * an inherited key counts as a difference.
+ * `for...in` walks the same own keys in the same order as `Object.keys` without allocating them,
+ * and then any inherited ones: an inherited key past the recorded ones is a difference, and one
+ * that stands in for a recorded key with the same value reads the same (options are read with
+ * `[[Get]]`), so no `Object.hasOwn` per key is needed.
  */
 function hasSameData(options: object, data: readonly unknown[]): boolean {
   let i = 0;
   for (const key in options) {
-    if (!Object.hasOwn(options, key) || key !== data[i]) return false;
+    if (key !== data[i]) return false;
     const value = dataField((options as Record<string, unknown>)[key]);
     const table = key === "routes" || key === "adminRoutes";
     if (value !== data[i + 1] && !(table && isObject(value) && isObject(data[i + 1]))) return false;

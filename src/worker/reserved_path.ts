@@ -57,7 +57,10 @@ export function canonicalEndpoint(pathname: string): ReservedEndpoint | undefine
 
 /** Whether `pathname` is `base` itself or below it. */
 export function isUnder(pathname: string, base: string): boolean {
-  return pathname === base || pathname.startsWith(base.endsWith("/") ? base : `${base}/`);
+  // No `${base}/` per call: most paths (every page) fail `startsWith(base)` outright.
+  return pathname.startsWith(base) &&
+    (pathname.length === base.length || base.endsWith("/") ||
+      pathname.charCodeAt(base.length) === 47);
 }
 
 /**

@@ -8,7 +8,7 @@
  */
 import { join } from "node:path";
 import { page, readIsland, rpc } from "../client.ts";
-import { serve, type Server } from "../example_app.ts";
+import { applyAuthMigrations, serve, type Server } from "../example_app.ts";
 import { run, waitFor } from "../process.ts";
 import { assert, check } from "../report.ts";
 import { SEEDED, type UsersContext } from "./checks.ts";
@@ -60,17 +60,7 @@ export async function startDev(
     join(appDir, ".dev.vars"),
     `BETTER_AUTH_SECRET=${options.authSecret}\nLUNORA_ADMIN_TOKEN=${options.adminToken}\n`,
   );
-  await run(
-    [
-      join(appDir, "node_modules", ".bin", "wrangler"),
-      "d1",
-      "migrations",
-      "apply",
-      "AUTH_DB",
-      "--local",
-    ],
-    { cwd: appDir, env },
-  );
+  await applyAuthMigrations(appDir, env, join(appDir, ".wrangler", "state"));
   const cmd = [
     join(appDir, "node_modules", ".bin", "astro"),
     "dev",

@@ -114,7 +114,7 @@ Deno.test("the middleware.ts graph is the server client's, without preload, toke
   const files = (await graph("middleware.ts")).map((module) => module.specifier.split("/src/")[1]);
   assert.ok(files.includes("ssr/locals_middleware.ts"));
   assert.ok(files.includes("ssr/server_client.ts"));
-  for (const extra of ["ssr/preload.ts", "ssr/token.ts", "ssr/session.ts"]) {
+  for (const extra of ["ssr/preload.ts", "wire/preloaded_token.ts", "ssr/session.ts"]) {
     assert.ok(!files.includes(extra), extra);
   }
 });

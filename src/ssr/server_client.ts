@@ -11,11 +11,12 @@ import {
   type InProcessCallKind,
   type InProcessTransport,
 } from "../in_process_registry.ts";
+import { codePoint, readCallOptions, UNSENDABLE } from "../wire/call_options.ts";
 import { encodeWire } from "../wire/codec.ts";
 import { LunoraServerError, readRpcResponse } from "../wire/error_envelope.ts";
 import {
-  type ArgsOf,
   assertFunctionPath,
+  type CallArgs,
   type FunctionReference,
   type ReturnOf,
 } from "../wire/function_reference.ts";
@@ -102,16 +103,7 @@ export interface ActionOptions {
   shardKey?: string;
 }
 
-/**
- * The parameters after the reference: the arguments object, optional when the function takes
- * no required argument, then the per-call options.
- *
- * @typeParam Ref The function reference type.
- * @typeParam Options The per-call options type.
- */
-export type CallArgs<Ref, Options> = Record<never, never> extends ArgsOf<Ref>
-  ? [args?: ArgsOf<Ref>, options?: Options]
-  : [args: ArgsOf<Ref>, options?: Options];
+export type { CallArgs } from "../wire/function_reference.ts";
 
 /**
  * A request-scoped Lunora client for the server, made by {@linkcode createServerClient}. Each
@@ -173,9 +165,6 @@ export interface ServerClient {
 }
 
 const RPC_PATH = "/_lunora/rpc";
-const UNSENDABLE = /[^\x20-\x7e]/;
-const KEY_CHARACTER = /[^\x21-\x7e]/;
-const MAX_KEY_LENGTH = 255;
 const QUERY_CALL: InProcessCall = Object.freeze({ kind: "query" });
 const ACTION_CALL: InProcessCall = Object.freeze({ kind: "action" });
 
@@ -192,12 +181,6 @@ export function prerenderedError(prefix: string): TypeError {
     `${prefix}: the page is prerendered and has no visitor; use createServerClient({ url }) ` +
       "at build time, or export const prerender = false",
   );
-}
-
-function codePoint(text: string, pattern: RegExp = UNSENDABLE): string {
-  const index = text.search(pattern);
-  const hex = text.codePointAt(index)!.toString(16).toUpperCase().padStart(4, "0");
-  return `U+${hex} at index ${index}`;
 }
 
 function checkContext(context: unknown): AstroContextLike {
@@ -420,46 +403,6 @@ export function createServerClient(options: ServerClientOptions): ServerClient {
       run("action", ref, args, callOptions),
   };
   return client as ServerClient;
-}
-
-/** The per-call options, checked for `kind`; throws a `TypeError` naming the problem. */
-function readCallOptions(
-  what: string,
-  kind: InProcessCallKind,
-  options: unknown,
-): { shardKey?: string; idempotencyKey?: string } {
-  if (options === undefined || options === null) return {};
-  if (typeof options !== "object") {
-    throw new TypeError(`${what}: options must be an object, got ${typeof options}`);
-  }
-  const { shardKey, idempotencyKey } = options as MutationOptions;
-  if (shardKey !== undefined && typeof shardKey !== "string") {
-    throw new TypeError(`${what}: "shardKey" must be a string, got ${typeof shardKey}`);
-  }
-  if (idempotencyKey === undefined) return { shardKey };
-  if (kind !== "mutation") {
-    const why = kind === "action" ? " (actions are never retried)" : "";
-    throw new TypeError(`${what}: only a mutation takes "idempotencyKey"${why}`);
-  }
-  return { shardKey, idempotencyKey: checkIdempotencyKey(what, idempotencyKey) };
-}
-
-/** An idempotency key is 1 to 255 characters from `!` to `~`; it is never quoted whole. */
-function checkIdempotencyKey(what: string, key: unknown): string {
-  const problem = typeof key !== "string"
-    ? `got ${typeof key}`
-    : key.length === 0 || key.length > MAX_KEY_LENGTH
-    ? `got ${key.length} characters`
-    : KEY_CHARACTER.test(key)
-    ? `it contains ${codePoint(key, KEY_CHARACTER)}`
-    : undefined;
-  if (problem !== undefined) {
-    throw new TypeError(
-      `${what}: "idempotencyKey" must be a string of 1 to 255 characters from ! to ~ ` +
-        `(printable ASCII without space), ${problem}`,
-    );
-  }
-  return key as string;
 }
 
 /** The JSON text of `{"args","functionPath"[,"shardKey"]}`, in that key order. */

@@ -136,6 +136,8 @@ export interface FetchCall {
   method: string;
   headers: Headers;
   body: string;
+  /** Which cookies the request was to carry (`init.credentials`, default `"same-origin"`). */
+  credentials: RequestCredentials;
 }
 
 /** A recording `fetch`. */
@@ -156,6 +158,7 @@ export function fakeFetch(
       method: request.method,
       headers: request.headers,
       body: await request.text(),
+      credentials: request.credentials,
     };
     calls.push(call);
     return await answer(call);

@@ -12,8 +12,8 @@ import {
   type InProcessTransport,
 } from "../in_process_registry.ts";
 import { codePoint, readCallOptions, UNSENDABLE } from "../wire/call_options.ts";
-import { encodeWire } from "../wire/codec.ts";
-import { LunoraServerError, readRpcResponse } from "../wire/error_envelope.ts";
+import { LunoraServerError, readRpcResponse, requestFailed } from "../wire/error_envelope.ts";
+import { encodeRpcEnvelope } from "../wire/rpc_request.ts";
 import {
   assertFunctionPath,
   type CallArgs,
@@ -241,12 +241,6 @@ function checkToken(token: unknown): string | undefined {
   return token;
 }
 
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  if (typeof value !== "object" || value === null) return false;
-  const proto = Object.getPrototypeOf(value);
-  return proto === Object.prototype || proto === null;
-}
-
 function isResponse(value: unknown): value is Response {
   return typeof value === "object" && value !== null &&
     typeof (value as Response).status === "number" &&
@@ -359,11 +353,7 @@ export function createServerClient(options: ServerClientOptions): ServerClient {
           redirect: "manual",
         });
     } catch (error) {
-      throw new LunoraServerError(
-        "INTERNAL",
-        `Lunora RPC request failed: ${error instanceof Error ? error.message : String(error)}`,
-        { cause: error },
-      );
+      throw requestFailed(error);
     }
     if (!isResponse(response)) {
       throw new LunoraServerError("INTERNAL", "Lunora RPC request failed: no response");
@@ -385,7 +375,7 @@ export function createServerClient(options: ServerClientOptions): ServerClient {
     );
     const what = `Cannot run ${kind} ${JSON.stringify(functionPath)}`;
     const { shardKey, idempotencyKey } = readCallOptions(what, kind, callOptions);
-    const envelope = encodeEnvelope(what, functionPath, args, shardKey);
+    const envelope = encodeRpcEnvelope(what, functionPath, args, shardKey);
     const call: InProcessCall = kind === "query" ? QUERY_CALL : kind === "action" ? ACTION_CALL : {
       kind,
       mutationId: idempotencyKey ?? crypto.randomUUID(),
@@ -405,26 +395,3 @@ export function createServerClient(options: ServerClientOptions): ServerClient {
   return client as ServerClient;
 }
 
-/** The JSON text of `{"args","functionPath"[,"shardKey"]}`, in that key order. */
-function encodeEnvelope(
-  what: string,
-  functionPath: string,
-  args: unknown,
-  shardKey: string | undefined,
-): string {
-  if (args !== undefined && args !== null && !isPlainObject(args)) {
-    throw new TypeError(`${what}: "args" must be a plain object`);
-  }
-  let encoded: unknown;
-  try {
-    encoded = encodeWire(args ?? {});
-  } catch (error) {
-    const Class = error instanceof RangeError ? RangeError : TypeError;
-    throw new Class(`${what}: ${(error as Error).message}`, { cause: error });
-  }
-  return JSON.stringify(
-    shardKey === undefined
-      ? { args: encoded, functionPath }
-      : { args: encoded, functionPath, shardKey },
-  );
-}

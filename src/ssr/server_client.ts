@@ -394,4 +394,3 @@ export function createServerClient(options: ServerClientOptions): ServerClient {
   };
   return client as ServerClient;
 }
-

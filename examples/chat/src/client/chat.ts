@@ -47,7 +47,9 @@ function render(value: MessageList): void {
     }),
   );
   total.dataset.total = value.total.toString();
-  total.textContent = `${value.total} ${value.total === 1n ? "message" : "messages"} in #${channel}`;
+  total.textContent = `${value.total} ${
+    value.total === 1n ? "message" : "messages"
+  } in #${channel}`;
 }
 
 // The first value is the token's, which the server already rendered: leave the DOM alone.

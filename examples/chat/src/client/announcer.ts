@@ -10,14 +10,14 @@
  */
 import { liveQuery } from "@lunora/astro/client";
 import { api } from "../lunora/api.ts";
-import type { LatestMessage } from "../shard/functions.ts";
+import type { MessageRow } from "../shard/functions.ts";
 
 let stop: (() => void) | undefined;
 
 function announce(region: HTMLElement, channel: string): () => void {
-  const messages = liveQuery(api.messages.latest, { channel }, { shardKey: channel });
+  const messages = liveQuery(api.messages.latest, { channelId: channel }, { shardKey: channel });
   // The first list is what the page already shows; announce only what arrives after it.
-  let shown: LatestMessage[] | undefined;
+  let shown: MessageRow[] | undefined;
   return messages.subscribe((list) => {
     if (list === undefined) return;
     const last = list.at(-1);

@@ -17,14 +17,14 @@ import { useStore } from "@nanostores/react";
 import { type FormEvent, useEffect, useMemo, useState } from "react";
 import { clock } from "../client/clock.ts";
 import { api } from "../lunora/api.ts";
-import type { LatestMessage, MessageList } from "../shard/functions.ts";
+import type { MessageRow, MessageList } from "../shard/functions.ts";
 
 interface Props {
   channel: string;
   /** `messages:list`: the viewer the shard saw and the channel's total. */
   preloaded: Preloaded<MessageList>;
   /** `messages:latest`: the latest messages, oldest first. */
-  latest: Preloaded<LatestMessage[]>;
+  latest: Preloaded<MessageRow[]>;
   /**
    * Where the send form posts without JavaScript (the `messages.send` Action), the idempotency
    * key it carries, and the error of the last post.
@@ -82,8 +82,8 @@ export default function ChannelView({ channel, preloaded, latest, form }: Props)
               {message.authorName}
             </strong>{" "}
             <span className="body">{message.body}</span>{" "}
-            <time className="muted" dateTime={new Date(message._creationTime).toISOString()}>
-              {clock(new Date(message._creationTime))}
+            <time className="muted" dateTime={message.createdAt.toISOString()}>
+              {clock(message.createdAt)}
             </time>
           </li>
         ))}

@@ -8,6 +8,7 @@ import type { ChannelStats, LatestMessage, MessageList } from "../shard/function
 export const api = {
   messages: {
     list: query<{ channel: string }, MessageList>("messages:list"),
+    latest: query<{ channelId: string }, MessageRow[]>("messages:latest"),
     latest: query<{ channel: string }, LatestMessage[]>("messages:latest"),
     stats: query<{ channel: string }, ChannelStats>("messages:stats"),
     send: mutation<{ channel: string; body: string }, { id: number }>(

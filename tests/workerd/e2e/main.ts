@@ -59,6 +59,7 @@ import {
   type UsersContext,
 } from "./checks.ts";
 import { checkHotReload, copyApp, startDev, warmUp } from "./dev.ts";
+import { checkIslands } from "./islands.ts";
 import { checkFormWrites } from "./writes.ts";
 import { freePort, run } from "../process.ts";
 import { Report, runScript } from "../report.ts";
@@ -221,11 +222,23 @@ async function main(): Promise<void> {
   await checkEdges(ctx);
   await report.step("chat: load", () => checkLoad(ctx));
   if (chromium) await report.step("chat: browser", () => checkBrowser(ctx, OUT, apiOrigin));
-  await report.step("chat: stop wrangler dev", () => stop(server));
-  server = await report.step(
-    "chat: wrangler dev restart",
-    () => start(CHAT, env, state, "wrangler-chat-2.log"),
-  );
+  // Restarts the server on the same port and state (the islands' page reconnects to it).
+  const restart = async () => {
+    await stop(server);
+    server = await start(CHAT, env, state, "wrangler-chat-2.log", port, {
+      LUNORA_API_URL: apiOrigin,
+      LUNORA_ALLOWED_ORIGINS: `http://127.0.0.1:${port}`,
+    });
+    return server;
+  };
+  if (chromium) {
+    await report.step(
+      "chat: live islands",
+      () => checkIslands({ ...ctx, requestLog: true }, restart),
+    );
+  } else {
+    await report.step("chat: wrangler dev restart", restart);
+  }
   await checkPersisted({ ...ctx, server });
   await stop(server);
 
@@ -261,6 +274,12 @@ async function main(): Promise<void> {
   await checkPush(devCtx);
   await checkPrerendered(devCtx);
   await checkServerIsland(devCtx);
+  if (chromium) {
+    await report.step(
+      "chat (astro dev): live islands",
+      () => checkIslands({ ...devCtx, requestLog: false }),
+    );
+  }
   await checkHotReload(devCtx, devDir);
   await report.step("chat (astro dev): stop", () => stop(dev));
 

@@ -17,7 +17,7 @@ import { useStore } from "@nanostores/react";
 import { type FormEvent, useEffect, useMemo, useState } from "react";
 import { clock } from "../client/clock.ts";
 import { api } from "../lunora/api.ts";
-import type { MessageRow, MessageList } from "../shard/functions.ts";
+import type { MessageList, MessageRow } from "../shard/functions.ts";
 
 interface Props {
   channel: string;
@@ -65,7 +65,9 @@ export default function ChannelView({ channel, preloaded, latest, form }: Props)
   return (
     <section id="chat" data-channel={channel}>
       <header>
-        <h1>#{channel}</h1>
+        <h1>
+          <a href={`/channels/${channel}`}>#{channel}</a>
+        </h1>
         <span
           className="muted"
           id="viewer"

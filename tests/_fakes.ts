@@ -5,6 +5,12 @@
  */
 import { type Clock, install as installFakeTimers } from "@sinonjs/fake-timers";
 import type { WebSocketConstructorLike, WebSocketLike } from "../src/client/connection.ts";
+import {
+  createLunoraClient,
+  type LunoraClient,
+  type LunoraClientOptions,
+} from "../src/client/lunora_client.ts";
+import type { Preloaded } from "../src/wire/preloaded_token.ts";
 import type { InProcessCall, InProcessTransport } from "../src/in_process_registry.ts";
 import { withLunora } from "../src/worker/with_lunora.ts";
 import type { LunoraOptions } from "../src/worker/options.ts";
@@ -406,4 +412,46 @@ export async function withFakeClock(fn: (clock: FakeClock) => Promise<void> | vo
   } finally {
     clock.uninstall();
   }
+}
+
+/** What a listener of a store saw, and how to stop listening. */
+export interface Watched<T> {
+  /** Every value the listener was called with, the first one included. */
+  values: T[];
+  stop(): void;
+}
+
+/** Subscribes to a Nano Stores store and records what it sees. */
+export function watch<T>(
+  store: { subscribe(listener: (value: T) => void): () => void },
+): Watched<T> {
+  const values: T[] = [];
+  const stop = store.subscribe((value) => {
+    values.push(value);
+  });
+  return { values, stop };
+}
+
+/** A browser client on `https://app.test` whose sockets are scripted. */
+export function liveClient(
+  options: Omit<LunoraClientOptions, "WebSocket"> = {},
+): { client: LunoraClient; sockets: FakeSockets } {
+  const sockets = fakeSockets();
+  const client = createLunoraClient({
+    url: "https://app.test",
+    ...options,
+    WebSocket: sockets.WebSocket,
+  });
+  return { client, sockets };
+}
+
+/** A `Preloaded` token for tests. */
+export function preloadedToken<T>(
+  functionPath: string,
+  args: Record<string, unknown>,
+  value: T,
+  shardKey?: string,
+): Preloaded<T> {
+  const base = { __lunoraPreloaded: true as const, functionPath, args, value };
+  return shardKey === undefined ? base : { ...base, shardKey };
 }

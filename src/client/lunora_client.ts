@@ -6,7 +6,6 @@
  *
  * @module
  */
-import { callRpc } from "./browser_rpc.ts";
 import { type CallKind, codePoint, readCallOptions, UNSENDABLE } from "../wire/call_options.ts";
 import {
   assertFunctionPath,
@@ -299,6 +298,8 @@ export function createLunoraClient(options: LunoraClientOptions = {}): LunoraCli
       throw new TypeError(`${what}: "args" must be a plain object`);
     }
     const token = await readToken(authToken);
+    // Loaded on the first write: islands that only read never download it.
+    const { callRpc } = await import("./browser_rpc.ts");
     const result = await callRpc({
       url,
       kind,

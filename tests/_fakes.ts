@@ -1,7 +1,9 @@
 /**
  * Shared test fakes: a Durable Object namespace that records every call, an execution context
- * whose `waitUntil` breaks if called unbound, host spies, a recording fetch, and for the
- * browser client a scripted WebSocket and fake timers.
+ * whose `waitUntil` breaks if called unbound, host spies and a recording fetch; for the
+ * browser client a scripted WebSocket and fake timers; for the example's ShardDO, a Durable
+ * Object state on real SQLite (`node:sqlite`) with hibernating WebSockets, and workerd's
+ * globals.
  */
 import { type Clock, install as installFakeTimers } from "@sinonjs/fake-timers";
 import type { WebSocketConstructorLike, WebSocketLike } from "../src/client/connection.ts";
@@ -11,6 +13,11 @@ import {
   type LunoraClientOptions,
 } from "../src/client/lunora_client.ts";
 import type { Preloaded } from "../src/wire/preloaded_token.ts";
+import type {
+  HibernatingWebSocket,
+  ShardState,
+  SqlCursor,
+} from "../examples/chat/src/shard/runtime.ts";
 import type { InProcessCall, InProcessTransport } from "../src/in_process_registry.ts";
 import { withLunora } from "../src/worker/with_lunora.ts";
 import type { LunoraOptions } from "../src/worker/options.ts";
@@ -454,4 +461,176 @@ export function preloadedToken<T>(
 ): Preloaded<T> {
   const base = { __lunoraPreloaded: true as const, functionPath, args, value };
   return shardKey === undefined ? base : { ...base, shardKey };
+}
+
+/** The part of `node:sqlite` used here (this repository's `@types/node` predates the module). */
+export interface SqliteDatabase {
+  exec(sql: string): void;
+  prepare(sql: string): { all(...values: unknown[]): unknown[] };
+}
+
+// A specifier in a variable: the type comes from the interface above, not from @types/node.
+const NODE_SQLITE: string = "node:sqlite";
+const { DatabaseSync } = await import(NODE_SQLITE) as {
+  DatabaseSync: new (path: string) => SqliteDatabase;
+};
+
+/** A Durable Object's storage: a fresh in-memory SQLite database. */
+export function sqliteDatabase(): SqliteDatabase {
+  return new DatabaseSync(":memory:");
+}
+
+/**
+ * A server-side WebSocket accepted through the Hibernation API: records what it was sent and
+ * keeps its attachment as JSON, as workerd keeps it across hibernation.
+ */
+export class FakeHibernatingSocket implements HibernatingWebSocket {
+  /** Every text frame sent, in order. */
+  readonly sent: string[] = [];
+  /** The close code and reason, once closed. */
+  closed: { code?: number; reason?: string } | undefined;
+  #attachment = "null";
+
+  send(message: string): void {
+    if (this.closed) throw new TypeError("WebSocket is closed");
+    this.sent.push(message);
+  }
+
+  close(code?: number, reason?: string): void {
+    this.closed = { code, reason };
+  }
+
+  serializeAttachment(value: unknown): void {
+    this.#attachment = JSON.stringify(value);
+  }
+
+  deserializeAttachment(): unknown {
+    return JSON.parse(this.#attachment);
+  }
+
+  /** The frames sent so far, parsed, and forgets them. */
+  // deno-lint-ignore no-explicit-any
+  take(): any[] {
+    return this.sent.splice(0).map((text) => JSON.parse(text));
+  }
+}
+
+/** A Durable Object state over `db`, with the sockets it accepted. */
+export interface SqliteShardState extends ShardState {
+  sockets: FakeHibernatingSocket[];
+}
+
+/**
+ * A Durable Object state whose `storage.sql` is `db` (a new in-memory database by default):
+ * two states over one database are one object before and after a restart.
+ */
+export function sqliteShardState(db: SqliteDatabase = sqliteDatabase()): SqliteShardState {
+  let depth = 0;
+  const sockets: FakeHibernatingSocket[] = [];
+  return {
+    sockets,
+    storage: {
+      sql: {
+        exec<Row>(query: string, ...bindings: unknown[]): SqlCursor<Row> {
+          const rows = db.prepare(query).all(...bindings) as Row[];
+          return {
+            toArray: () => rows,
+            one: () => {
+              if (rows.length !== 1) throw new RangeError(`one() on ${rows.length} rows`);
+              return rows[0]!;
+            },
+            [Symbol.iterator]: () => rows[Symbol.iterator](),
+          };
+        },
+      },
+      transactionSync<T>(run: () => T): T {
+        const name = `tx${depth++}`;
+        db.exec(`SAVEPOINT ${name}`);
+        try {
+          const result = run();
+          db.exec(`RELEASE ${name}`);
+          return result;
+        } catch (error) {
+          db.exec(`ROLLBACK TO ${name}`);
+          db.exec(`RELEASE ${name}`);
+          throw error;
+        } finally {
+          depth--;
+        }
+      },
+    },
+    acceptWebSocket: (socket) => void sockets.push(socket as FakeHibernatingSocket),
+    getWebSockets: () => sockets.filter((socket) => !socket.closed),
+    setWebSocketAutoResponse: () => {},
+  };
+}
+
+/**
+ * Runs `fn` with workerd's globals a Durable Object uses standing in: `WebSocketPair` (of
+ * {@linkcode FakeHibernatingSocket}s), `WebSocketRequestResponsePair`, and a `Response` that
+ * accepts status 101.
+ */
+export function withWorkerdGlobals<T>(fn: () => T): T {
+  const globals = globalThis as Record<string, unknown>;
+  const { Response: Original } = globalThis;
+  globals.WebSocketRequestResponsePair = class {};
+  globals.WebSocketPair = class {
+    0 = new FakeHibernatingSocket();
+    1 = new FakeHibernatingSocket();
+  };
+  globals.Response = class extends Original {
+    constructor(body?: BodyInit | null, init?: ResponseInit) {
+      super(body, init?.status === 101 ? { ...init, status: 200 } : init);
+      if (init?.status === 101) Object.defineProperty(this, "status", { value: 101 });
+    }
+  };
+  try {
+    return fn();
+  } finally {
+    globals.Response = Original;
+    delete globals.WebSocketPair;
+    delete globals.WebSocketRequestResponsePair;
+  }
+}
+
+/** Who calls a shard, as the worker would forward it. */
+export interface ShardCaller {
+  /** `x-lunora-userid`, with `x-lunora-identity` claims `{ name }`. */
+  userId?: string;
+  /** The `name` claim (default: the user id). */
+  name?: string;
+  mutationId?: string;
+  clientId?: string;
+}
+
+/** The headers the worker puts on a call (or an upgrade) for `caller`. */
+export function shardHeadersOf(caller: ShardCaller): Record<string, string> {
+  const headers: Record<string, string> = { "content-type": "application/json" };
+  if (caller.userId !== undefined) {
+    headers["x-lunora-userid"] = caller.userId;
+    const claims = btoa(JSON.stringify({ name: caller.name ?? caller.userId }));
+    headers["x-lunora-identity"] = claims.replaceAll("+", "-").replaceAll("/", "_")
+      .replace(/=+$/, "");
+  }
+  if (caller.mutationId !== undefined) headers["x-lunora-mutation-id"] = caller.mutationId;
+  if (caller.clientId !== undefined) headers["x-lunora-client-id"] = caller.clientId;
+  return headers;
+}
+
+/** One RPC to a shard object as the worker forwards it; the parsed envelope and the status. */
+export async function shardCall(
+  object: { fetch(request: Request): Promise<Response> | Response },
+  functionPath: string,
+  args: Record<string, unknown>,
+  caller: ShardCaller = {},
+  // deno-lint-ignore no-explicit-any
+): Promise<{ status: number; body: any }> {
+  const response = await object.fetch(
+    new Request("https://shard.internal/rpc", {
+      method: "POST",
+      headers: shardHeadersOf(caller),
+      body: JSON.stringify({ functionPath, args }),
+    }),
+  );
+  return { status: response.status, body: await response.json() };
 }

@@ -470,14 +470,16 @@ export interface SqliteDatabase {
 }
 
 // A specifier in a variable: the type comes from the interface above, not from @types/node.
+// Node 20 (the npm build's test run) has no `node:sqlite`; only the example's tests need it.
 const NODE_SQLITE: string = "node:sqlite";
-const { DatabaseSync } = await import(NODE_SQLITE) as {
-  DatabaseSync: new (path: string) => SqliteDatabase;
-};
+const sqlite = await import(NODE_SQLITE).catch(() => undefined) as
+  | { DatabaseSync: new (path: string) => SqliteDatabase }
+  | undefined;
 
 /** A Durable Object's storage: a fresh in-memory SQLite database. */
 export function sqliteDatabase(): SqliteDatabase {
-  return new DatabaseSync(":memory:");
+  if (!sqlite) throw new Error("node:sqlite is not available in this runtime");
+  return new sqlite.DatabaseSync(":memory:");
 }
 
 /**

@@ -17,7 +17,7 @@ let stop: (() => void) | undefined;
 function announce(region: HTMLElement, channel: string): () => void {
   const messages = liveQuery(api.messages.latest, { channelId: channel }, { shardKey: channel });
   // The first list is what the page already shows; announce only what arrives after it.
-  let shown: MessageRow[] | undefined;
+  let shown: readonly MessageRow[] | undefined;
   return messages.subscribe((list) => {
     if (list === undefined) return;
     const last = list.at(-1);

@@ -339,25 +339,32 @@ export async function checkColdSnapshot(ctx: IslandsContext, browser: Browser): 
           // deno-lint-ignore no-explicit-any
           (globalThis as any).__e2eChanges = changes;
           // deno-lint-ignore no-explicit-any
-          new (globalThis as any).MutationObserver((records: any[]) => {
+          const observer = new (globalThis as any).MutationObserver((records: any[]) => {
             for (const record of records) {
               const target = record.target.nodeType === 1
                 ? record.target
                 : record.target.parentNode;
               if (target?.closest?.("#status")) continue;
-              if (record.type === "attributes" && target === doc.body) continue;
               changes.push(
                 `${record.type} on <${target?.tagName?.toLowerCase()}${
                   target?.id ? `#${target.id}` : ""
                 }>${record.attributeName ? ` ${record.attributeName}` : ""}`,
               );
             }
-          }).observe(doc.body, {
-            subtree: true,
-            childList: true,
-            characterData: true,
-            attributes: true,
           });
+          // The three readers of the query: both islands and the plain script's region.
+          const readers = [
+            ...doc.querySelectorAll("astro-island"),
+            doc.getElementById("announcer"),
+          ];
+          for (const reader of readers) {
+            observer.observe(reader, {
+              subtree: true,
+              childList: true,
+              characterData: true,
+              attributes: true,
+            });
+          }
           return out;
         }, html);
         for (const [name, { server, client }] of Object.entries(compared)) {

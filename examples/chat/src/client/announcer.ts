@@ -21,7 +21,8 @@ function announce(region: HTMLElement, channel: string): () => void {
   return messages.subscribe((list) => {
     if (list === undefined) return;
     const last = list.at(-1);
-    region.dataset.latestId = last?._id ?? "";
+    // The page rendered the newest id already: touch the DOM only when it changed.
+    if (region.dataset.latestId !== (last?._id ?? "")) region.dataset.latestId = last?._id ?? "";
     if (shown !== undefined && last !== undefined && last._id !== shown.at(-1)?._id) {
       region.textContent = `New message from ${last.authorName}: ${last.body}`;
     }

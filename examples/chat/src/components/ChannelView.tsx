@@ -40,11 +40,20 @@ export default function ChannelView({ channel, preloaded, latest, form }: Props)
   const messages = useStore(latestStore);
   const status = useStore(latestStore.status);
   const [sendError, setSendError] = useState("");
-  const live = status.state === "live";
+  // After a soft navigation the socket is already open when the island hydrates: the first
+  // render shows the server's "connecting" all the same, so it matches the server's HTML.
+  const [hydrated, setHydrated] = useState(false);
+  useEffect(() => setHydrated(true), []);
+  const state = hydrated ? status.state : "connecting";
+  const live = state === "live";
 
-  // The end-to-end test and the status colour read this.
+  // The end-to-end test and the status colour read this. <ClientRouter /> swaps in a new
+  // <body> on every navigation, and this island may be kept across it (transition:persist).
   useEffect(() => {
-    document.body.dataset.live = String(live);
+    const mark = () => document.body.dataset.live = String(live);
+    mark();
+    document.addEventListener("astro:after-swap", mark);
+    return () => document.removeEventListener("astro:after-swap", mark);
   }, [live]);
 
   async function send(event: FormEvent<HTMLFormElement>) {
@@ -110,7 +119,7 @@ export default function ChannelView({ channel, preloaded, latest, form }: Props)
       </form>
       {form?.error && <p className="muted" id="send-error" role="alert">{form.error}</p>}
       <p className="muted">
-        <span id="status">{sendError || status.error?.message || status.state}</span> ·{" "}
+        <span id="status">{sendError || status.error?.message || state}</span> ·{" "}
         <a href="/">all channels</a> · <a href="/about">about</a>
       </p>
     </section>

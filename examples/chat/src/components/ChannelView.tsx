@@ -14,7 +14,7 @@
 import { hydratePreloaded, mutation } from "@lunora/astro/client";
 import type { Preloaded } from "@lunora/astro/server";
 import { useStore } from "@nanostores/react";
-import { type FormEvent, useEffect, useMemo, useState } from "react";
+import { type FormEvent, useEffect, useState } from "react";
 import { clock } from "../client/clock.ts";
 import { api } from "../lunora/api.ts";
 import type { MessageList, MessageRow } from "../shard/functions.ts";
@@ -33,9 +33,12 @@ interface Props {
 }
 
 export default function ChannelView({ channel, preloaded, latest, form }: Props) {
-  // New tokens (a soft navigation to another channel, a sign-out) make new stores.
-  const listStore = useMemo(() => hydratePreloaded(preloaded), [preloaded]);
-  const latestStore = useMemo(() => hydratePreloaded(latest), [latest]);
+  // Made once per island: when the island is kept across a navigation (transition:persist,
+  // one per channel) its stores stay live, and after a sign-in or sign-out `resetIdentity()`
+  // refills them for the new identity.
+  const [listStore] = useState(() => hydratePreloaded(preloaded));
+  const [seed] = useState(() => preloaded.value);
+  const [latestStore] = useState(() => hydratePreloaded(latest));
   const list = useStore(listStore);
   const messages = useStore(latestStore);
   const status = useStore(latestStore.status);
@@ -81,7 +84,7 @@ export default function ChannelView({ channel, preloaded, latest, form }: Props)
           className="muted"
           id="viewer"
           data-user-id={preloaded.value.viewer?.userId ?? ""}
-          data-live-user-id={list === preloaded.value ? undefined : viewer?.userId ?? ""}
+          data-live-user-id={list === undefined || list === seed ? undefined : viewer?.userId ?? ""}
         >
           {viewer ? `signed in as ${String(viewer.name ?? "")} (${viewer.userId})` : "anonymous"}
         </span>

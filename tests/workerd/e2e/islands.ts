@@ -345,6 +345,14 @@ export async function checkColdSnapshot(ctx: IslandsContext, browser: Browser): 
                 ? record.target
                 : record.target.parentNode;
               if (target?.closest?.("#status")) continue;
+              // React sets an input's name and type again on every render: not a change.
+              if (
+                record.type === "attributes" &&
+                record.oldValue === record.target.getAttribute(record.attributeName)
+              ) continue;
+              if (record.type === "characterData" && record.oldValue === record.target.data) {
+                continue;
+              }
               changes.push(
                 `${record.type} on <${target?.tagName?.toLowerCase()}${
                   target?.id ? `#${target.id}` : ""
@@ -362,7 +370,9 @@ export async function checkColdSnapshot(ctx: IslandsContext, browser: Browser): 
               subtree: true,
               childList: true,
               characterData: true,
+              characterDataOldValue: true,
               attributes: true,
+              attributeOldValue: true,
             });
           }
           return out;

@@ -114,6 +114,11 @@ export async function warmUp(server: Server, path: string): Promise<string> {
             .map((match) => unescapeHtml(match[1]!))
             .filter((url) => url.startsWith("/") && !url.startsWith("//")),
         );
+        // The page its links lead to without a page load (<ClientRouter />), and its modules.
+        const about = await page(server.origin, "/about");
+        for (const match of about.text.matchAll(/\bsrc="(\/[^/"][^"]*)"/g)) {
+          urls.add(unescapeHtml(match[1]!));
+        }
         for (const url of urls) {
           const response = await fetch(new URL(url, server.origin));
           await response.body?.cancel();

@@ -711,18 +711,24 @@ export async function checkRestart(
   return server;
 }
 
-/**
- * Every islands check in one Chromium. With `restart` (the build), the restart check runs last
- * and its server is returned; otherwise `ctx.server` is.
- */
+/** Which islands checks {@linkcode checkIslands} runs. */
+export interface IslandsOptions {
+  /** Restarts the server (the build): the restart check runs last and its server is returned. */
+  restart?: () => Promise<Server>;
+  /** `"one page"`: only the one-socket and cold-snapshot checks (a smoke run). */
+  scope?: "all" | "one page";
+}
+
+/** The islands checks in one Chromium; returns the server the next checks use. */
 export async function checkIslands(
   ctx: IslandsContext,
-  restart?: () => Promise<Server>,
+  { restart, scope = "all" }: IslandsOptions = {},
 ): Promise<Server> {
   const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: FLAGS });
   try {
     await checkOneSocket(ctx, browser);
     await checkColdSnapshot(ctx, browser);
+    if (scope === "one page") return ctx.server;
     await checkViewTransitions(ctx, browser);
     await checkOffline(ctx, browser);
     await checkLostAnswer(ctx, browser);

@@ -9,17 +9,20 @@
  *    port with a relay on a second port as the "API origin", sign-ups through better-auth, then
  *    checks over HTTP and WebSocket (identity continuity between SSR and the socket on one and
  *    on two origins; the send form's Astro Action, stored once per hidden key), a load run, the
- *    browser (with and without JavaScript), and a restart on the same persisted state.
+ *    browser (with and without JavaScript), the live islands on `@lunora/astro/client`
+ *    (`islands.ts`), and a restart on the same persisted state while the islands stay open.
  *    The Astro-app parts too: the React island fed by props (Date and bigint through Astro's
  *    serializer; in Chromium its first render equals the server HTML), the prerendered `/about`
  *    served as a static asset, and the server island rendered in process.
  * 3. The same app under `astro dev`, in a copy under `.out/e2e/dev-app/`: SSR with the in-process
- *    preload, RPC, WebSocket push, `/about`, the server island, then an edit to a shard function
- *    that answers without a restart, the earlier rows still there.
+ *    preload, RPC, WebSocket push, `/about`, the server island, the live islands (all but the
+ *    restart), then an edit to a shard function that answers without a restart, the earlier rows
+ *    still there.
  * 4. `examples/chat-astro6` (Astro 6 + @astrojs/cloudflare 13, same sources): build (with
  *    `/about` prerendered and `ShardDO` still exported), start, SSR page + RPC + in-process
  *    preload + the send form's Astro Action + same-origin identity, island props, `/about`, the
- *    server island.
+ *    server island, and in Chromium the React and Svelte islands and the plain script on one
+ *    socket (`islands.ts`).
  *
  * Every process it starts is stopped by process group. Logs, state and the screenshot go to
  * `.out/e2e/`. Ends with a plain `N passed, M failed` line; exits non-zero on any failure.
@@ -234,7 +237,7 @@ async function main(): Promise<void> {
   if (chromium) {
     await report.step(
       "chat: live islands",
-      () => checkIslands({ ...ctx, requestLog: true }, restart),
+      () => checkIslands({ ...ctx, requestLog: true }, { restart }),
     );
   } else {
     await report.step("chat: wrangler dev restart", restart);
@@ -309,6 +312,12 @@ async function main(): Promise<void> {
   await checkIslandProps(ctx6);
   await checkPrerendered(ctx6, CHAT_ASTRO6);
   await checkServerIsland(ctx6);
+  if (chromium) {
+    await report.step(
+      "chat-astro6: live islands on one page",
+      () => checkIslands({ ...ctx6, requestLog: true }, { scope: "one page" }),
+    );
+  }
   await stop(server6);
 }
 

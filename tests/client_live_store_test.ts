@@ -5,7 +5,10 @@
 import assert from "node:assert/strict";
 import { serializePreloaded } from "../src/wire/preloaded_token.ts";
 import type { FunctionReference } from "../src/wire/function_reference.ts";
+import { loadEngine } from "../src/client/lunora_client.ts";
 import { liveClient, preloadedToken, watch, withFakeClock } from "./_fakes.ts";
+
+await loadEngine(); // stores attach synchronously from here on, as in a page after the first
 
 const list = { __lunoraRef: "messages:list" } as FunctionReference<
   "query",

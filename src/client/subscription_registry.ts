@@ -26,8 +26,11 @@ export interface LiveQuerySpec {
 
 /** A store attached to a subscription. */
 export interface Sink {
-  /** A new value; `text()` is its wire JSON, computed at most once per value. */
-  receive(value: unknown, text: () => string): void;
+  /**
+   * A new value; `sameAs(other)` tells whether `other` is the same value as wire JSON (the
+   * value's text is computed at most once, however many stores ask).
+   */
+  receive(value: unknown, sameAs: (other: unknown) => boolean): void;
   /** The status of the query changed. */
   status(status: LiveStatus): void;
   /** The identity changed: show nothing from before. */
@@ -79,8 +82,6 @@ export interface RegistrySnapshot {
 
 /** The subscriptions and sockets of one client. */
 export interface Registry {
-  /** Bumped by {@linkcode Registry.resetIdentity}. */
-  readonly generation: number;
   /**
    * Attaches a store to its query, subscribing when it is the query's first; answers the
    * detach function, which unsubscribes when it was the last.
@@ -125,7 +126,6 @@ export function createRegistry(options: RegistryOptions): Registry {
   const connections = new Map<string, Connection>();
   const unsubscribes = new Map<string, string[]>();
   let counter = 0;
-  let generation = 0;
   let closed = false;
 
   const shardOf = (spec: LiveQuerySpec) => spec.shardKey ?? "";
@@ -152,8 +152,9 @@ export function createRegistry(options: RegistryOptions): Registry {
     for (const sink of sub.sinks) sink.status(next);
   };
 
-  const textOf = (sub: Subscription) => () =>
-    sub.text ??= sub.raw !== undefined ? JSON.stringify(sub.raw) : stringifyWire(sub.value);
+  const textOf = (sub: Subscription) => (other: unknown) =>
+    (sub.text ??= sub.raw !== undefined ? JSON.stringify(sub.raw) : stringifyWire(sub.value)) ===
+      stringifyWire(other);
 
   const deliver = (sub: Subscription) => {
     const text = textOf(sub);
@@ -315,9 +316,6 @@ export function createRegistry(options: RegistryOptions): Registry {
   };
 
   return {
-    get generation() {
-      return generation;
-    },
     attach(spec, sink, seed) {
       if (closed) {
         sink.status({ state: "offline" });
@@ -366,7 +364,6 @@ export function createRegistry(options: RegistryOptions): Registry {
       };
     },
     resetIdentity() {
-      generation++;
       for (const sub of subs.values()) {
         sub.held = "none";
         sub.value =

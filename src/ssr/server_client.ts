@@ -11,7 +11,6 @@ import {
   type InProcessCallKind,
   type InProcessTransport,
 } from "../in_process_registry.ts";
-import { codePoint, readCallOptions, UNSENDABLE } from "../wire/call_options.ts";
 import { encodeWire } from "../wire/codec.ts";
 import { LunoraServerError, readRpcResponse } from "../wire/error_envelope.ts";
 import {
@@ -20,6 +19,7 @@ import {
   type FunctionReference,
   type ReturnOf,
 } from "../wire/function_reference.ts";
+import { codePoint, readCallOptions, UNSENDABLE } from "../wire/call_options.ts";
 
 /**
  * The part of Astro's render context the server client reads: `Astro` in `.astro`

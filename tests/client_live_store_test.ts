@@ -560,3 +560,20 @@ Deno.test("close() closes the sockets and stores keep their last value as offlin
     seen.stop();
   });
 });
+
+Deno.test("a cursor without a value does not resume: the re-subscribe asks for a snapshot", async () => {
+  await withFakeClock(async (clock) => {
+    const { client, sockets } = liveClient();
+    const seen = watch(client.liveQuery({ __lunoraRef: "q:one" }));
+    sockets.last().open();
+    sockets.last().push({ type: "settled", id: "sub_1", cursor: 3, epoch: "e" });
+    sockets.last().drop();
+    await clock.tickAsync(300);
+    sockets.last().open();
+    const query = subscribes(sockets.last().frames())[0]!.query as Record<string, unknown>;
+    assert.equal("sinceSeq" in query, false);
+    assert.equal("sinceEpoch" in query, false);
+    seen.stop();
+    client.close();
+  });
+});

@@ -6,7 +6,7 @@
  */
 import { type CallKind, readCallOptions } from "../wire/call_options.ts";
 import { assertFunctionPath } from "../wire/function_reference.ts";
-import { callRpc } from "./browser_rpc.ts";
+import { type BrowserRpcResult, callRpc } from "./browser_rpc.ts";
 
 /** What a client hands to each call. */
 export interface WriteContext {
@@ -33,7 +33,7 @@ export async function runCall(
   ref: unknown,
   args: unknown,
   callOptions: unknown,
-): Promise<unknown> {
+): Promise<BrowserRpcResult> {
   const functionPath = assertFunctionPath(
     (ref as { __lunoraRef?: unknown } | null)?.__lunoraRef,
     "function reference",
@@ -55,5 +55,5 @@ export async function runCall(
     ...(token === undefined ? {} : { authorization: `Bearer ${token}` }),
     ...(context.fetch ? { fetch: context.fetch } : {}),
   });
-  return result.value;
+  return result;
 }

@@ -39,6 +39,13 @@ export interface StoreHost {
   registry(): Registry | Promise<Registry> | undefined;
 }
 
+const targets = new WeakMap<object, { host: StoreHost; spec: LiveQuerySpec }>();
+
+/** The host and query of a store this module made, for an optimistic layer. */
+export function storeTarget(store: object): { host: StoreHost; spec: LiveQuerySpec } | undefined {
+  return targets.get(store);
+}
+
 /** Makes a live store of `spec` on `host`, seeded with `seed.value` when given. */
 export function createLiveStore<T>(
   host: StoreHost,
@@ -82,5 +89,6 @@ export function createLiveStore<T>(
       detach?.();
     };
   });
+  targets.set(store, { host, spec });
   return Object.assign(store, { status }) as LiveStore<T | undefined>;
 }

@@ -16,8 +16,8 @@ import {
 import { checkPreloaded, deserializePreloaded, type Preloaded } from "../wire/preloaded_token.ts";
 import type { WebSocketConstructorLike } from "./connection.ts";
 import { registerDevtools } from "./devtools.ts";
-import { createLiveStore, type LiveStore, type StoreHost } from "./live_store.ts";
-import type { LiveQuerySpec, Registry } from "./subscription_registry.ts";
+import { createLiveStore, type LiveStore, type StoreHost, storeTarget } from "./live_store.ts";
+import type { LayerHandle, LiveQuerySpec, Registry } from "./subscription_registry.ts";
 
 /** A token, or a function run before each use that answers one (sync or async). */
 export type TokenSource = string | (() => string | undefined | Promise<string | undefined>);
@@ -64,8 +64,48 @@ export interface CallOptions {
   shardKey?: string;
 }
 
+/**
+ * An optimistic change to one store while a mutation runs, made by {@linkcode optimistic}.
+ */
+export interface OptimisticUpdate {
+  /** The store to change (a store from `hydratePreloaded` or `liveQuery`). */
+  readonly store: object;
+  /** The change, from the value the store would show without it. */
+  readonly update: (current: never) => unknown;
+}
+
+/**
+ * An optimistic change for `mutation(..., { optimistic })`: every store of the same query shows
+ * `update(value)` at once; the change is dropped when the write is visible on the socket (a frame
+ * at or past the write's commit cursor, or without one the next value after the answer), and
+ * rolled back if the write fails. A store that is not mounted shows nothing extra.
+ *
+ * @typeParam T The store's value type.
+ * @param store The store to change.
+ * @param update The change; it gets the value without the change (`undefined` before any).
+ * @returns The update, for the `optimistic` option.
+ *
+ * @example Usage
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { liveQuery, optimistic } from "@lunora/astro/client";
+ *
+ * const $messages = liveQuery({ __lunoraRef: "messages:list" });
+ * const update = optimistic($messages, (list) => [...(list as string[] ?? []), "draft"]);
+ * assert.equal(update.store, $messages);
+ * ```
+ */
+export function optimistic<T>(store: LiveStore<T>, update: (current: T) => T): OptimisticUpdate {
+  return { store, update };
+}
+
 /** Options of a browser mutation. */
 export interface MutationCallOptions extends CallOptions {
+  /**
+   * Optimistic changes to show while the mutation runs (see {@linkcode optimistic}).
+   * Default: none.
+   */
+  optimistic?: OptimisticUpdate | readonly OptimisticUpdate[];
   /**
    * The mutation's idempotency key, sent as `x-lunora-mutation-id` on every retry of this one
    * write (1 to 255 characters from `!` to `~`), so an answer lost on the network never
@@ -250,6 +290,27 @@ export function loadEngine(): Promise<Engine> {
   return engine ??= import("./subscription_registry.ts").then((module) => loaded = module);
 }
 
+/** Adds the optimistic layers a mutation's options ask for, on stores whose engine runs. */
+function addLayers(options: unknown): LayerHandle[] {
+  const wanted = (options as { optimistic?: unknown } | null | undefined)?.optimistic;
+  if (wanted === undefined) return [];
+  const list = (Array.isArray(wanted) ? wanted : [wanted]) as OptimisticUpdate[];
+  const handles: LayerHandle[] = [];
+  for (const item of list) {
+    const target = typeof item?.store === "object" ? storeTarget(item.store) : undefined;
+    if (!target || typeof item.update !== "function") {
+      throw new TypeError(
+        'Cannot run mutation: "optimistic" must come from optimistic(store, update)',
+      );
+    }
+    const registry = target.host.registry();
+    if (registry && !(registry instanceof Promise)) {
+      handles.push(registry.addLayer(target.spec, item.update as (value: unknown) => unknown));
+    }
+  }
+  return handles;
+}
+
 /**
  * Makes a browser client for one API origin. Nothing opens until a store gets a listener.
  *
@@ -310,8 +371,18 @@ export function createLunoraClient(options: LunoraClientOptions = {}): LunoraCli
     ...(options.fetch ? { fetch: options.fetch } : {}),
   };
   // Loaded on the first call: islands that only read never download it.
-  const run = async (kind: CallKind, ref: unknown, args: unknown, callOptions: unknown) =>
-    (await import("./browser_writes.ts")).runCall(context, kind, ref, args, callOptions);
+  const run = async (kind: CallKind, ref: unknown, args: unknown, callOptions: unknown) => {
+    const layers = kind === "mutation" ? addLayers(callOptions) : [];
+    try {
+      const { runCall } = await import("./browser_writes.ts");
+      const result = await runCall(context, kind, ref, args, callOptions);
+      for (const layer of layers) layer.answered(result.commitCursor);
+      return result.value;
+    } catch (error) {
+      for (const layer of layers.reverse()) layer.failed();
+      throw error;
+    }
+  };
 
   const unregister = registerDevtools({
     snapshot: () => ({

@@ -8,7 +8,8 @@
  *   ({@linkcode LiveStatus}). A store subscribes when its first listener arrives (never at
  *   import or on the server) and unsubscribes about 1 s after its last one leaves.
  * - {@linkcode query}, {@linkcode mutation} and {@linkcode action} run browser calls over
- *   `POST /_lunora/rpc`; a mutation keeps one `x-lunora-mutation-id` across its retries.
+ *   `POST /_lunora/rpc`; a mutation keeps one `x-lunora-mutation-id` across its retries, and
+ *   can show an {@linkcode optimistic} change until the shard's push arrives.
  * - These five use the page's own client (its origin, its cookie), made on first use.
  *   {@linkcode createLunoraClient} makes one for an API on another origin, with a WS token.
  * - {@linkcode resetIdentity} after a sign-out or sign-in: no store keeps another identity's
@@ -47,6 +48,8 @@ export {
   type LunoraClient,
   type LunoraClientOptions,
   type MutationCallOptions,
+  optimistic,
+  type OptimisticUpdate,
   type TokenSource,
 } from "./src/client/lunora_client.ts";
 export type { LiveStore } from "./src/client/live_store.ts";

@@ -17,6 +17,7 @@
 
 import { minifiedGraphSize, SIZE_BUDGETS } from "../scripts/npm/graph_size.ts";
 import { median } from "./_median.ts";
+import { clientTargets } from "./client_targets.ts";
 
 const BENCH_FLAGS = [
   "--unstable-unsafe-proto",
@@ -331,7 +332,7 @@ if (import.meta.main) {
   console.log(`runs: ${runs}${runs > 1 ? " (each figure is the median over the runs)" : ""}`);
   printGroups(rows);
   console.log("\nTargets");
-  for (const target of [...targets(rows), ...await sizeTargets()]) {
+  for (const target of [...targets(rows), ...await clientTargets(rows), ...await sizeTargets()]) {
     console.log(
       `  ${target.met ? "ok  " : "MISS"} ${target.what}: ${target.value} (target ${target.goal})`,
     );

@@ -5,7 +5,10 @@
 import assert from "node:assert/strict";
 import { serializePreloaded } from "../src/wire/preloaded_token.ts";
 import type { FunctionReference } from "../src/wire/function_reference.ts";
+import { loadEngine } from "../src/client/lunora_client.ts";
 import { liveClient, preloadedToken, watch, withFakeClock } from "./_fakes.ts";
+
+await loadEngine(); // stores attach synchronously from here on, as in a page after the first
 
 const list = { __lunoraRef: "messages:list" } as FunctionReference<
   "query",
@@ -555,5 +558,22 @@ Deno.test("close() closes the sockets and stores keep their last value as offlin
     assert.equal(store.status.get().state, "offline");
     assert.deepEqual(store.get(), seed);
     seen.stop();
+  });
+});
+
+Deno.test("a cursor without a value does not resume: the re-subscribe asks for a snapshot", async () => {
+  await withFakeClock(async (clock) => {
+    const { client, sockets } = liveClient();
+    const seen = watch(client.liveQuery({ __lunoraRef: "q:one" }));
+    sockets.last().open();
+    sockets.last().push({ type: "settled", id: "sub_1", cursor: 3, epoch: "e" });
+    sockets.last().drop();
+    await clock.tickAsync(300);
+    sockets.last().open();
+    const query = subscribes(sockets.last().frames())[0]!.query as Record<string, unknown>;
+    assert.equal("sinceSeq" in query, false);
+    assert.equal("sinceEpoch" in query, false);
+    seen.stop();
+    client.close();
   });
 });

@@ -8,7 +8,7 @@
  */
 import type { CallArgs, FunctionReference, ReturnOf } from "../wire/function_reference.ts";
 import type { Preloaded } from "../wire/preloaded_token.ts";
-import { createLiveStore, type LiveStore } from "./live_store.ts";
+import { createLiveStore, type LiveStore, type StoreHost } from "./live_store.ts";
 import {
   type CallOptions,
   createLunoraClient,
@@ -17,7 +17,6 @@ import {
   liveSpec,
   type LunoraClient,
   type MutationCallOptions,
-  registryOf,
   tokenSpec,
 } from "./lunora_client.ts";
 
@@ -40,10 +39,8 @@ function requireClient(kind: string): LunoraClient {
   return client;
 }
 
-const resolveRegistry = () => {
-  const client = currentClient();
-  return client && registryOf(client);
-};
+/** Where stores made outside a browser page live: they keep their seed and open nothing. */
+const SERVER_HOST: StoreHost = { generation: 0, registry: () => undefined };
 
 /**
  * A live store seeded with a `Preloaded` token's value, on the page's own client. The first
@@ -72,8 +69,10 @@ const resolveRegistry = () => {
 export function hydratePreloaded<T = unknown>(
   preloaded: Preloaded<T> | string,
 ): LiveStore<T | undefined> {
+  const client = currentClient();
+  if (client) return client.hydratePreloaded(preloaded);
   const { spec, seed } = tokenSpec(preloaded);
-  return createLiveStore(resolveRegistry, spec, seed as { value: T });
+  return createLiveStore(SERVER_HOST, spec, seed as { value: T });
 }
 
 /**
@@ -100,7 +99,9 @@ export function liveQuery<Ref extends FunctionReference<"query">>(
   ref: Ref,
   ...rest: CallArgs<Ref, LiveQueryOptions>
 ): LiveStore<ReturnOf<Ref> | undefined> {
-  return createLiveStore(resolveRegistry, liveSpec(ref, rest[0], rest[1]));
+  const client = currentClient();
+  if (client) return client.liveQuery(ref, ...rest);
+  return createLiveStore(SERVER_HOST, liveSpec(ref, rest[0], rest[1]));
 }
 
 /**

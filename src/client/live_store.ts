@@ -14,7 +14,6 @@
  */
 import { atom, onMount } from "nanostores";
 import type { ReadableAtom } from "./readable_atom.ts";
-import { stringifyWire } from "../wire/codec.ts";
 import type { LiveStatus } from "./live_status.ts";
 import type { LiveQuerySpec, Registry, Sink } from "./subscription_registry.ts";
 
@@ -30,27 +29,38 @@ export interface LiveStore<T> extends ReadableAtom<T> {
 }
 
 /**
- * Makes a live store. `resolve` gives the registry when the store starts, or `undefined` where
- * no socket may open (the server), in which case the store just keeps its seed.
+ * Where a store finds its client's registry. The registry (the socket engine) is loaded on
+ * first use, so `registry()` answers a promise until it is; `undefined` means no socket may
+ * open here (the server), and the store just keeps its seed.
  */
+export interface StoreHost {
+  /** Bumped by every identity switch; a seed belongs to the generation its store was made in. */
+  readonly generation: number;
+  registry(): Registry | Promise<Registry> | undefined;
+}
+
+const targets = new WeakMap<object, { host: StoreHost; spec: LiveQuerySpec }>();
+
+/** The host and query of a store this module made, for an optimistic layer. */
+export function storeTarget(store: object): { host: StoreHost; spec: LiveQuerySpec } | undefined {
+  return targets.get(store);
+}
+
+/** Makes a live store of `spec` on `host`, seeded with `seed.value` when given. */
 export function createLiveStore<T>(
-  resolve: () => Registry | undefined,
+  host: StoreHost,
   spec: LiveQuerySpec,
   seed?: { value: T },
 ): LiveStore<T | undefined> {
   const status = atom<LiveStatus>({ state: "connecting" });
   const store = atom<T | undefined>(seed?.value);
   let showingSeed = seed !== undefined;
-  let seedText: string | undefined;
-  // The identity the seed belongs to: the registry's generation when the store was made.
-  let generation = resolve()?.generation ?? 0;
+  let generation = host.generation;
   const sink: Sink = {
-    receive(value, text) {
+    receive(value, sameAs) {
       if (showingSeed) {
         showingSeed = false;
-        if (value === seed!.value) return;
-        seedText ??= stringifyWire(seed!.value);
-        if (seedText === text()) return;
+        if (value === seed!.value || sameAs(seed!.value)) return;
       }
       store.set(value as T);
     },
@@ -58,24 +68,27 @@ export function createLiveStore<T>(
       status.set(next);
     },
     reset() {
+      generation = host.generation;
       showingSeed = false;
       store.set(undefined);
     },
   };
   onMount(store, () => {
-    const registry = resolve();
-    if (!registry) return;
-    if (generation !== registry.generation) sink.reset();
-    generation = registry.generation;
-    const detach = registry.attach(spec, {
-      receive: sink.receive,
-      status: sink.status,
-      reset() {
-        generation = registry.generation;
-        sink.reset();
-      },
-    }, showingSeed ? seed : undefined);
-    return detach;
+    const pending = host.registry();
+    if (!pending) return;
+    let mounted = true;
+    let detach: (() => void) | undefined;
+    if (generation !== host.generation) sink.reset();
+    const attach = (registry: Registry) => {
+      if (mounted) detach = registry.attach(spec, sink, showingSeed ? seed : undefined);
+    };
+    if (pending instanceof Promise) void pending.then(attach);
+    else attach(pending);
+    return () => {
+      mounted = false;
+      detach?.();
+    };
   });
+  targets.set(store, { host, spec });
   return Object.assign(store, { status }) as LiveStore<T | undefined>;
 }

@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { type CallKind, codePoint, readCallOptions, UNSENDABLE } from "../wire/call_options.ts";
+import type { CallKind } from "../wire/call_options.ts";
 import {
   assertFunctionPath,
   type CallArgs,
@@ -16,8 +16,8 @@ import {
 import { checkPreloaded, deserializePreloaded, type Preloaded } from "../wire/preloaded_token.ts";
 import type { WebSocketConstructorLike } from "./connection.ts";
 import { registerDevtools } from "./devtools.ts";
-import { createLiveStore, type LiveStore } from "./live_store.ts";
-import { createRegistry, type LiveQuerySpec, type Registry } from "./subscription_registry.ts";
+import { createLiveStore, type LiveStore, type StoreHost, storeTarget } from "./live_store.ts";
+import type { LayerHandle, LiveQuerySpec, Registry } from "./subscription_registry.ts";
 
 /** A token, or a function run before each use that answers one (sync or async). */
 export type TokenSource = string | (() => string | undefined | Promise<string | undefined>);
@@ -64,8 +64,48 @@ export interface CallOptions {
   shardKey?: string;
 }
 
+/**
+ * An optimistic change to one store while a mutation runs, made by {@linkcode optimistic}.
+ */
+export interface OptimisticUpdate {
+  /** The store to change (a store from `hydratePreloaded` or `liveQuery`). */
+  readonly store: object;
+  /** The change, from the value the store would show without it. */
+  readonly update: (current: never) => unknown;
+}
+
+/**
+ * An optimistic change for `mutation(..., { optimistic })`: every store of the same query shows
+ * `update(value)` at once; the change is dropped when the write is visible on the socket (a frame
+ * at or past the write's commit cursor, or without one the next value after the answer), and
+ * rolled back if the write fails. A store that is not mounted shows nothing extra.
+ *
+ * @typeParam T The store's value type.
+ * @param store The store to change.
+ * @param update The change; it gets the value without the change (`undefined` before any).
+ * @returns The update, for the `optimistic` option.
+ *
+ * @example Usage
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { liveQuery, optimistic } from "@lunora/astro/client";
+ *
+ * const $messages = liveQuery({ __lunoraRef: "messages:list" });
+ * const update = optimistic($messages, (list) => [...(list as string[] ?? []), "draft"]);
+ * assert.equal(update.store, $messages);
+ * ```
+ */
+export function optimistic<T>(store: LiveStore<T>, update: (current: T) => T): OptimisticUpdate {
+  return { store, update };
+}
+
 /** Options of a browser mutation. */
 export interface MutationCallOptions extends CallOptions {
+  /**
+   * Optimistic changes to show while the mutation runs (see {@linkcode optimistic}).
+   * Default: none.
+   */
+  optimistic?: OptimisticUpdate | readonly OptimisticUpdate[];
   /**
    * The mutation's idempotency key, sent as `x-lunora-mutation-id` on every retry of this one
    * write (1 to 255 characters from `!` to `~`), so an answer lost on the network never
@@ -158,8 +198,6 @@ export function inBrowserPage(): boolean {
   return typeof scope.document === "object" && typeof scope.location === "object";
 }
 
-const clientsRegistry = new WeakMap<LunoraClient, () => Registry | undefined>();
-
 function fail(detail: string): TypeError {
   return new TypeError(`Cannot create Lunora client: ${detail}`);
 }
@@ -174,7 +212,6 @@ function checkUrl(url: unknown): string {
     throw fail('"url" is required outside a browser page (there is no location.origin)');
   }
   if (typeof text !== "string") throw fail(`"url" must be a string, got ${typeof url}`);
-  if (UNSENDABLE.test(text)) throw fail(`"url" contains ${codePoint(text)}`);
   let parsed: URL | undefined;
   try {
     parsed = new URL(text);
@@ -221,7 +258,10 @@ export function liveSpec(ref: unknown, args: unknown, options: unknown): LiveQue
   if (args !== undefined && args !== null && !isPlainObject(args)) {
     throw new TypeError(`${what}: "args" must be a plain object`);
   }
-  const { shardKey } = readCallOptions(what, "query", options);
+  const shardKey = (options as { shardKey?: unknown } | null | undefined)?.shardKey;
+  if (shardKey !== undefined && typeof shardKey !== "string") {
+    throw new TypeError(`${what}: "shardKey" must be a string, got ${typeof shardKey}`);
+  }
   const spec: LiveQuerySpec = { functionPath, args: (args ?? {}) as Record<string, unknown> };
   if (shardKey !== undefined) spec.shardKey = shardKey;
   return spec;
@@ -237,12 +277,38 @@ export function tokenSpec(preloaded: unknown): { spec: LiveQuerySpec; seed: { va
   return { spec, seed: { value: token.value } };
 }
 
+type Engine = typeof import("./subscription_registry.ts");
+let engine: Promise<Engine> | undefined;
+let loaded: Engine | undefined;
+
 /**
- * Where a client's stores find their registry: `undefined` when the client cannot open
- * sockets here (the server).
+ * Loads the socket engine (registry, connection, delta merge) once per page, on the first store
+ * a client makes, so an island's first render never waits for it. Once it is loaded, stores
+ * attach synchronously.
  */
-export function registryOf(client: LunoraClient): Registry | undefined {
-  return clientsRegistry.get(client)?.();
+export function loadEngine(): Promise<Engine> {
+  return engine ??= import("./subscription_registry.ts").then((module) => loaded = module);
+}
+
+/** Adds the optimistic layers a mutation's options ask for, on stores whose engine runs. */
+function addLayers(options: unknown): LayerHandle[] {
+  const wanted = (options as { optimistic?: unknown } | null | undefined)?.optimistic;
+  if (wanted === undefined) return [];
+  const list = (Array.isArray(wanted) ? wanted : [wanted]) as OptimisticUpdate[];
+  const handles: LayerHandle[] = [];
+  for (const item of list) {
+    const target = typeof item?.store === "object" ? storeTarget(item.store) : undefined;
+    if (!target || typeof item.update !== "function") {
+      throw new TypeError(
+        'Cannot run mutation: "optimistic" must come from optimistic(store, update)',
+      );
+    }
+    const registry = target.host.registry();
+    if (registry && !(registry instanceof Promise)) {
+      handles.push(registry.addLayer(target.spec, item.update as (value: unknown) => unknown));
+    }
+  }
+  return handles;
 }
 
 /**
@@ -276,48 +342,52 @@ export function createLunoraClient(options: LunoraClientOptions = {}): LunoraCli
     (inBrowserPage() && typeof WebSocket === "function"
       ? WebSocket as unknown as WebSocketConstructorLike
       : undefined);
-  let registry: Registry | undefined;
-  const resolve = () =>
-    WebSocketClass
-      ? registry ??= createRegistry({
-        socketUrl: `${url.replace(/^http/, "ws")}/_lunora/ws`,
-        token: wsToken === undefined ? undefined : () => readToken(wsToken),
-        WebSocket: WebSocketClass,
-        clientId,
-      })
-      : undefined;
-
-  const run = async (kind: CallKind, ref: unknown, args: unknown, callOptions: unknown) => {
-    const functionPath = assertFunctionPath(
-      (ref as { __lunoraRef?: unknown } | null)?.__lunoraRef,
-      "function reference",
-    );
-    const what = `Cannot run ${kind} ${JSON.stringify(functionPath)}`;
-    const { shardKey, idempotencyKey } = readCallOptions(what, kind, callOptions);
-    if (args !== undefined && args !== null && !isPlainObject(args)) {
-      throw new TypeError(`${what}: "args" must be a plain object`);
-    }
-    const token = await readToken(authToken);
-    // Loaded on the first write: islands that only read never download it.
-    const { callRpc } = await import("./browser_rpc.ts");
-    const result = await callRpc({
-      url,
-      kind,
-      functionPath,
-      args: (args ?? {}) as Record<string, unknown>,
+  let closed = false;
+  let generation = 0;
+  let live: Registry | undefined; // made when the engine is loaded and a store first mounts
+  const make = ({ createRegistry }: Engine): Registry => {
+    if (live) return live;
+    live = createRegistry({
+      socketUrl: `${url.replace(/^http/, "ws")}/_lunora/ws`,
+      token: wsToken === undefined ? undefined : () => readToken(wsToken),
+      WebSocket: WebSocketClass!,
       clientId,
-      ...(shardKey === undefined ? {} : { shardKey }),
-      ...(kind === "mutation" ? { idempotencyKey: idempotencyKey ?? crypto.randomUUID() } : {}),
-      ...(token === undefined ? {} : { authorization: `Bearer ${token}` }),
-      ...(options.fetch ? { fetch: options.fetch } : {}),
     });
-    return result.value;
+    if (closed) live.close();
+    return live;
+  };
+  const host: StoreHost = {
+    get generation() {
+      return generation;
+    },
+    registry: () =>
+      !WebSocketClass ? undefined : live ?? (loaded ? make(loaded) : loadEngine().then(make)),
+  };
+
+  const context = {
+    url,
+    clientId,
+    authToken: () => readToken(authToken),
+    ...(options.fetch ? { fetch: options.fetch } : {}),
+  };
+  // Loaded on the first call: islands that only read never download it.
+  const run = async (kind: CallKind, ref: unknown, args: unknown, callOptions: unknown) => {
+    const layers = kind === "mutation" ? addLayers(callOptions) : [];
+    try {
+      const { runCall } = await import("./browser_writes.ts");
+      const result = await runCall(context, kind, ref, args, callOptions);
+      for (const layer of layers) layer.answered(result.commitCursor);
+      return result.value;
+    } catch (error) {
+      for (const layer of layers.reverse()) layer.failed();
+      throw error;
+    }
   };
 
   const unregister = registerDevtools({
     snapshot: () => ({
       url,
-      ...(registry?.snapshot() ?? { sockets: [], subscriptions: [] }),
+      ...(live?.snapshot() ?? { sockets: [], subscriptions: [] }),
     }),
   });
   const client = {
@@ -325,10 +395,13 @@ export function createLunoraClient(options: LunoraClientOptions = {}): LunoraCli
     clientId,
     hydratePreloaded(preloaded: unknown) {
       const { spec, seed } = tokenSpec(preloaded);
-      return createLiveStore(resolve, spec, seed);
+      if (WebSocketClass) void loadEngine(); // loads while the island renders its seed
+      return createLiveStore(host, spec, seed);
     },
     liveQuery(ref: unknown, args?: unknown, callOptions?: unknown) {
-      return createLiveStore(resolve, liveSpec(ref, args, callOptions));
+      const store = createLiveStore(host, liveSpec(ref, args, callOptions));
+      if (WebSocketClass) void loadEngine();
+      return store;
     },
     query: (ref: unknown, args?: unknown, callOptions?: unknown) =>
       run("query", ref, args, callOptions),
@@ -337,28 +410,14 @@ export function createLunoraClient(options: LunoraClientOptions = {}): LunoraCli
     action: (ref: unknown, args?: unknown, callOptions?: unknown) =>
       run("action", ref, args, callOptions),
     resetIdentity() {
-      registry?.resetIdentity();
+      generation++;
+      live?.resetIdentity();
     },
     close() {
       unregister();
-      if (registry) registry.close();
-      else registry = closedRegistry();
+      closed = true;
+      live?.close();
     },
   } as unknown as LunoraClient;
-  clientsRegistry.set(client, resolve);
   return client;
-}
-
-/** A registry for a client closed before it opened anything: stores attach as offline. */
-function closedRegistry(): Registry {
-  return {
-    generation: 0,
-    attach(_spec, sink) {
-      sink.status({ state: "offline" });
-      return () => {};
-    },
-    resetIdentity() {},
-    close() {},
-    snapshot: () => ({ sockets: [], subscriptions: [] }),
-  };
 }

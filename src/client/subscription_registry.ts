@@ -26,8 +26,11 @@ export interface LiveQuerySpec {
 
 /** A store attached to a subscription. */
 export interface Sink {
-  /** A new value; `text()` is its wire JSON, computed at most once per value. */
-  receive(value: unknown, text: () => string): void;
+  /**
+   * A new value; `sameAs(other)` tells whether `other` is the same value as wire JSON (the
+   * value's text is computed at most once, however many stores ask).
+   */
+  receive(value: unknown, sameAs: (other: unknown) => boolean): void;
   /** The status of the query changed. */
   status(status: LiveStatus): void;
   /** The identity changed: show nothing from before. */
@@ -51,6 +54,23 @@ interface Subscription {
   shown: LiveStatus | undefined;
   pushes: number;
   lastPushAt: number;
+  /** Optimistic layers over the held value, oldest first. */
+  layers: Layer[];
+}
+
+interface Layer {
+  update(value: unknown): unknown;
+  /** The write answered; `cursor` is its commit cursor when the shard gave one. */
+  answered: boolean;
+  cursor: number | undefined;
+}
+
+/** The handle of one optimistic layer, held by the write that made it. */
+export interface LayerHandle {
+  /** The write succeeded; the layer goes once the socket shows it. */
+  answered(commitCursor: number | undefined): void;
+  /** The write failed: the layer is rolled back. */
+  failed(): void;
 }
 
 /** What a registry needs. */
@@ -79,13 +99,16 @@ export interface RegistrySnapshot {
 
 /** The subscriptions and sockets of one client. */
 export interface Registry {
-  /** Bumped by {@linkcode Registry.resetIdentity}. */
-  readonly generation: number;
   /**
    * Attaches a store to its query, subscribing when it is the query's first; answers the
    * detach function, which unsubscribes when it was the last.
    */
   attach(spec: LiveQuerySpec, sink: Sink, seed?: { value: unknown }): () => void;
+  /**
+   * Shows `update(value)` in every store of the query until the write is visible on the socket
+   * (a frame at or past its commit cursor, or without one the next value after the answer).
+   */
+  addLayer(spec: LiveQuerySpec, update: (value: unknown) => unknown): LayerHandle;
   /** Forgets every value, seed and cursor and reopens every socket. */
   resetIdentity(): void;
   close(): void;
@@ -125,7 +148,6 @@ export function createRegistry(options: RegistryOptions): Registry {
   const connections = new Map<string, Connection>();
   const unsubscribes = new Map<string, string[]>();
   let counter = 0;
-  let generation = 0;
   let closed = false;
 
   const shardOf = (spec: LiveQuerySpec) => spec.shardKey ?? "";
@@ -152,12 +174,37 @@ export function createRegistry(options: RegistryOptions): Registry {
     for (const sink of sub.sinks) sink.status(next);
   };
 
-  const textOf = (sub: Subscription) => () =>
-    sub.text ??= sub.raw !== undefined ? JSON.stringify(sub.raw) : stringifyWire(sub.value);
+  const textOf = (sub: Subscription) => (other: unknown) =>
+    (sub.text ??= sub.raw !== undefined ? JSON.stringify(sub.raw) : stringifyWire(sub.value)) ===
+      stringifyWire(other);
+
+  /** The held value with the optimistic layers on top (a layer that throws is skipped). */
+  const shownValue = (sub: Subscription): unknown =>
+    sub.layers.reduce((value, layer) => {
+      try {
+        return layer.update(value);
+      } catch {
+        return value;
+      }
+    }, sub.value);
 
   const deliver = (sub: Subscription) => {
-    const text = textOf(sub);
-    for (const sink of sub.sinks) sink.receive(sub.value, text);
+    const layered = sub.layers.length > 0;
+    const value = layered ? shownValue(sub) : sub.value;
+    const sameAs = layered ? () => false : textOf(sub);
+    for (const sink of sub.sinks) sink.receive(value, sameAs);
+  };
+
+  /** Drops the layers the socket now shows; answers whether any went. */
+  const settleLayers = (sub: Subscription, newValue: boolean): boolean => {
+    const before = sub.layers.length;
+    sub.layers = sub.layers.filter((layer) =>
+      !layer.answered ||
+      (layer.cursor === undefined
+        ? !newValue
+        : sub.cursor === undefined || sub.cursor < layer.cursor)
+    );
+    return sub.layers.length !== before;
   };
 
   const subscribeFrame = (sub: Subscription): string => {
@@ -231,6 +278,7 @@ export function createRegistry(options: RegistryOptions): Registry {
         sub.held = "server";
         sub.error = undefined;
         advance(sub, frame);
+        settleLayers(sub, true);
         deliver(sub);
         refresh(sub);
         return true;
@@ -261,6 +309,7 @@ export function createRegistry(options: RegistryOptions): Registry {
         sub.held = "server";
         sub.error = undefined;
         advance(sub, frame);
+        settleLayers(sub, true);
         deliver(sub);
         refresh(sub);
         return true;
@@ -268,6 +317,7 @@ export function createRegistry(options: RegistryOptions): Registry {
       case "resume":
       case "settled":
         advance(sub, frame);
+        if (settleLayers(sub, false)) deliver(sub);
         if (sub.error) {
           sub.error = undefined;
           refresh(sub);
@@ -315,9 +365,6 @@ export function createRegistry(options: RegistryOptions): Registry {
   };
 
   return {
-    get generation() {
-      return generation;
-    },
     attach(spec, sink, seed) {
       if (closed) {
         sink.status({ state: "offline" });
@@ -343,6 +390,7 @@ export function createRegistry(options: RegistryOptions): Registry {
           shown: undefined,
           pushes: 0,
           lastPushAt: 0,
+          layers: [],
         };
         subs.set(key, sub);
         byId.set(sub.id, sub);
@@ -350,7 +398,10 @@ export function createRegistry(options: RegistryOptions): Registry {
       const attached = sub;
       attached.sinks.add(sink);
       if (attached.held !== "none") {
-        sink.receive(attached.value, textOf(attached));
+        sink.receive(
+          shownValue(attached),
+          attached.layers.length > 0 ? () => false : textOf(attached),
+        );
       } else if (seed) {
         attached.held = "seed";
         attached.value = seed.value;
@@ -365,9 +416,29 @@ export function createRegistry(options: RegistryOptions): Registry {
         if (subs.get(attached.key) === attached) remove(attached);
       };
     },
+    addLayer(spec, update) {
+      const sub = subs.get(dedupKey(spec.functionPath, spec.args, spec.shardKey));
+      if (!sub) return { answered() {}, failed() {} }; // nothing shows the query
+      const layer: Layer = { update, answered: false, cursor: undefined };
+      sub.layers.push(layer);
+      deliver(sub);
+      return {
+        answered(cursor) {
+          layer.answered = true;
+          layer.cursor = cursor;
+          if (cursor !== undefined && settleLayers(sub, false)) deliver(sub);
+        },
+        failed() {
+          const at = sub.layers.indexOf(layer);
+          if (at === -1) return;
+          sub.layers.splice(at, 1);
+          deliver(sub);
+        },
+      };
+    },
     resetIdentity() {
-      generation++;
       for (const sub of subs.values()) {
+        sub.layers = [];
         sub.held = "none";
         sub.value =
           sub.raw =

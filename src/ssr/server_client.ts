@@ -11,15 +11,15 @@ import {
   type InProcessCallKind,
   type InProcessTransport,
 } from "../in_process_registry.ts";
-import { codePoint, readCallOptions, UNSENDABLE } from "../wire/call_options.ts";
-import { LunoraServerError, readRpcResponse, requestFailed } from "../wire/error_envelope.ts";
-import { encodeRpcEnvelope } from "../wire/rpc_request.ts";
+import { encodeWire } from "../wire/codec.ts";
+import { LunoraServerError, readRpcResponse } from "../wire/error_envelope.ts";
 import {
   assertFunctionPath,
   type CallArgs,
   type FunctionReference,
   type ReturnOf,
 } from "../wire/function_reference.ts";
+import { codePoint, readCallOptions, UNSENDABLE } from "../wire/call_options.ts";
 
 /**
  * The part of Astro's render context the server client reads: `Astro` in `.astro`
@@ -241,6 +241,12 @@ function checkToken(token: unknown): string | undefined {
   return token;
 }
 
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  if (typeof value !== "object" || value === null) return false;
+  const proto = Object.getPrototypeOf(value);
+  return proto === Object.prototype || proto === null;
+}
+
 function isResponse(value: unknown): value is Response {
   return typeof value === "object" && value !== null &&
     typeof (value as Response).status === "number" &&
@@ -353,7 +359,11 @@ export function createServerClient(options: ServerClientOptions): ServerClient {
           redirect: "manual",
         });
     } catch (error) {
-      throw requestFailed(error);
+      throw new LunoraServerError(
+        "INTERNAL",
+        `Lunora RPC request failed: ${error instanceof Error ? error.message : String(error)}`,
+        { cause: error },
+      );
     }
     if (!isResponse(response)) {
       throw new LunoraServerError("INTERNAL", "Lunora RPC request failed: no response");
@@ -375,7 +385,7 @@ export function createServerClient(options: ServerClientOptions): ServerClient {
     );
     const what = `Cannot run ${kind} ${JSON.stringify(functionPath)}`;
     const { shardKey, idempotencyKey } = readCallOptions(what, kind, callOptions);
-    const envelope = encodeRpcEnvelope(what, functionPath, args, shardKey);
+    const envelope = encodeEnvelope(what, functionPath, args, shardKey);
     const call: InProcessCall = kind === "query" ? QUERY_CALL : kind === "action" ? ACTION_CALL : {
       kind,
       mutationId: idempotencyKey ?? crypto.randomUUID(),
@@ -393,4 +403,28 @@ export function createServerClient(options: ServerClientOptions): ServerClient {
       run("action", ref, args, callOptions),
   };
   return client as ServerClient;
+}
+
+/** The JSON text of `{"args","functionPath"[,"shardKey"]}`, in that key order. */
+function encodeEnvelope(
+  what: string,
+  functionPath: string,
+  args: unknown,
+  shardKey: string | undefined,
+): string {
+  if (args !== undefined && args !== null && !isPlainObject(args)) {
+    throw new TypeError(`${what}: "args" must be a plain object`);
+  }
+  let encoded: unknown;
+  try {
+    encoded = encodeWire(args ?? {});
+  } catch (error) {
+    const Class = error instanceof RangeError ? RangeError : TypeError;
+    throw new Class(`${what}: ${(error as Error).message}`, { cause: error });
+  }
+  return JSON.stringify(
+    shardKey === undefined
+      ? { args: encoded, functionPath }
+      : { args: encoded, functionPath, shardKey },
+  );
 }

@@ -1,0 +1,59 @@
+/**
+ * Browser writes and one-shot queries: the checks before the call, then `callRpc`. Loaded on a
+ * client's first call, so islands that only read never download it.
+ *
+ * @module
+ */
+import { type CallKind, readCallOptions } from "../wire/call_options.ts";
+import { assertFunctionPath } from "../wire/function_reference.ts";
+import { type BrowserRpcResult, callRpc } from "./browser_rpc.ts";
+
+/** What a client hands to each call. */
+export interface WriteContext {
+  url: string;
+  clientId: string;
+  /** The bearer token for `authorization`, when the client has one. */
+  authToken(): Promise<string | undefined>;
+  fetch?: typeof fetch;
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  if (typeof value !== "object" || value === null) return false;
+  const proto = Object.getPrototypeOf(value);
+  return proto === Object.prototype || proto === null;
+}
+
+/**
+ * Checks one call and runs it; a mutation without an idempotency key gets a fresh one that
+ * `callRpc` keeps across its retries.
+ */
+export async function runCall(
+  context: WriteContext,
+  kind: CallKind,
+  ref: unknown,
+  args: unknown,
+  callOptions: unknown,
+): Promise<BrowserRpcResult> {
+  const functionPath = assertFunctionPath(
+    (ref as { __lunoraRef?: unknown } | null)?.__lunoraRef,
+    "function reference",
+  );
+  const what = `Cannot run ${kind} ${JSON.stringify(functionPath)}`;
+  const { shardKey, idempotencyKey } = readCallOptions(what, kind, callOptions);
+  if (args !== undefined && args !== null && !isPlainObject(args)) {
+    throw new TypeError(`${what}: "args" must be a plain object`);
+  }
+  const token = await context.authToken();
+  const result = await callRpc({
+    url: context.url,
+    kind,
+    functionPath,
+    args: (args ?? {}) as Record<string, unknown>,
+    clientId: context.clientId,
+    ...(shardKey === undefined ? {} : { shardKey }),
+    ...(kind === "mutation" ? { idempotencyKey: idempotencyKey ?? crypto.randomUUID() } : {}),
+    ...(token === undefined ? {} : { authorization: `Bearer ${token}` }),
+    ...(context.fetch ? { fetch: context.fetch } : {}),
+  });
+  return result;
+}

@@ -327,14 +327,16 @@ export interface SqliteDatabase {
 }
 
 // A specifier in a variable: the type comes from the interface above, not from @types/node.
+// Node before 22.5 has no `node:sqlite`: the tests that need it are Deno-only anyway.
 const NODE_SQLITE: string = "node:sqlite";
-const { DatabaseSync } = await import(NODE_SQLITE) as {
-  DatabaseSync: new (path: string) => SqliteDatabase;
-};
+const sqlite = await import(NODE_SQLITE).catch(() => undefined) as
+  | { DatabaseSync: new (path: string) => SqliteDatabase }
+  | undefined;
 
 /** A Durable Object's storage: a fresh in-memory SQLite database. */
 export function sqliteDatabase(): SqliteDatabase {
-  return new DatabaseSync(":memory:");
+  if (sqlite === undefined) throw new TypeError("This runtime has no node:sqlite");
+  return new sqlite.DatabaseSync(":memory:");
 }
 
 /**

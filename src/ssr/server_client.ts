@@ -11,8 +11,8 @@ import {
   type InProcessCallKind,
   type InProcessTransport,
 } from "../in_process_registry.ts";
-import { LunoraServerError, readRpcResponse, requestFailed } from "../wire/error_envelope.ts";
-import { checkIdempotencyKey, codePoint, encodeRpcEnvelope } from "../wire/rpc_request.ts";
+import { LunoraServerError, readRpcResponse } from "../wire/error_envelope.ts";
+import { checkCallId, codePoint, encodeRpcEnvelope, UNSENDABLE } from "../wire/rpc_request.ts";
 import {
   type ArgsOf,
   assertFunctionPath,
@@ -173,7 +173,6 @@ export interface ServerClient {
 }
 
 const RPC_PATH = "/_lunora/rpc";
-const UNSENDABLE = /[^\x20-\x7e]/;
 const QUERY_CALL: InProcessCall = Object.freeze({ kind: "query" });
 const ACTION_CALL: InProcessCall = Object.freeze({ kind: "action" });
 
@@ -213,7 +212,7 @@ function parseUrl(url: unknown, pageOrigin: string | undefined): URL {
   }
   const text = url === undefined ? pageOrigin : url instanceof URL ? url.href : url;
   if (typeof text !== "string") throw fail(`"url" must be a string, got ${typeof url}`);
-  if (UNSENDABLE.test(text)) throw fail(`"url" contains ${codePoint(text, UNSENDABLE)}`);
+  if (UNSENDABLE.test(text)) throw fail(`"url" contains ${codePoint(text)}`);
   let parsed: URL;
   try {
     parsed = new URL(text);
@@ -245,7 +244,7 @@ function checkToken(token: unknown): string | undefined {
   if (typeof token !== "string") throw fail(`"token" must be a string, got ${typeof token}`);
   // The token itself is never quoted: it is a secret.
   if (UNSENDABLE.test(token)) {
-    throw fail(`"token" cannot be sent in a header: it contains ${codePoint(token, UNSENDABLE)}`);
+    throw fail(`"token" cannot be sent in a header: it contains ${codePoint(token)}`);
   }
   return token;
 }
@@ -362,7 +361,11 @@ export function createServerClient(options: ServerClientOptions): ServerClient {
           redirect: "manual",
         });
     } catch (error) {
-      throw requestFailed(error);
+      throw new LunoraServerError(
+        "INTERNAL",
+        `Lunora RPC request failed: ${error instanceof Error ? error.message : String(error)}`,
+        { cause: error },
+      );
     }
     if (!isResponse(response)) {
       throw new LunoraServerError("INTERNAL", "Lunora RPC request failed: no response");
@@ -423,5 +426,5 @@ function readCallOptions(
     const why = kind === "action" ? " (actions are never retried)" : "";
     throw new TypeError(`${what}: only a mutation takes "idempotencyKey"${why}`);
   }
-  return { shardKey, idempotencyKey: checkIdempotencyKey(what, idempotencyKey) };
+  return { shardKey, idempotencyKey: checkCallId(what, "idempotencyKey", idempotencyKey) };
 }

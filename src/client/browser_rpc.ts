@@ -326,7 +326,8 @@ export async function callRpc(call: BrowserRpcCall): Promise<BrowserRpcResult> {
     }
     // The same decoding as the server client's, on the text already read.
     const { status, headers } = answer.response;
-    const value = await readRpcResponse(new Response(answer.text, { status, headers }));
+    const text = status === 204 || status === 205 || status === 304 ? null : answer.text;
+    const value = await readRpcResponse(new Response(text, { status, headers }));
     const commitCursor = commitCursorOf(answer);
     return commitCursor === undefined ? { value } : { value, commitCursor };
   }

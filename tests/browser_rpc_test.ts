@@ -324,6 +324,11 @@ Deno.test("a 200 that is not JSON rejects with INTERNAL and is not retried", asy
   assert.equal(fetch.calls.length, 1);
 });
 
+Deno.test("a 204 answer rejects with INTERNAL, the server client's error", async () => {
+  const fetch = fakeFetch(() => new Response(null, { status: 204 }));
+  await assert.rejects(callRpc(mutationCall(fetch)), codeOf("INTERNAL"));
+});
+
 Deno.test("callRpc() sends an authorization header as given", async () => {
   const fetch = fakeFetch();
   await callRpc(mutationCall(fetch, { authorization: "Bearer s3cret" }));

@@ -6,21 +6,9 @@
  *
  * @module
  */
-import {
-  commitCursorOf,
-  isRetryableReply,
-  readRpcReply,
-  requestFailed,
-  type RpcReply,
-  rpcResult,
-} from "../wire/error_envelope.ts";
+import { readRpcResponse, requestFailed, retryAfterMs } from "../wire/error_envelope.ts";
 import { assertFunctionPath } from "../wire/function_reference.ts";
-import {
-  checkCallId,
-  checkIdempotencyKey,
-  codePoint,
-  encodeRpcEnvelope,
-} from "../wire/rpc_request.ts";
+import { checkCallId, codePoint, encodeRpcEnvelope, UNSENDABLE } from "../wire/rpc_request.ts";
 
 /** One logical RPC from the browser, as {@linkcode callRpc} takes it. */
 export interface BrowserRpcCall {
@@ -90,10 +78,56 @@ const MAX_RETRY_AFTER_MS = 10_000;
 
 const RPC_PATH = "/_lunora/rpc";
 const KINDS: ReadonlySet<string> = new Set(["query", "mutation", "action"]);
-const UNSENDABLE = /[^\x20-\x7e]/;
 
 const defaultSleep = (ms: number): Promise<void> =>
   new Promise((resolve) => setTimeout(resolve, ms));
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+/** An answer read once: the response, its text and its JSON body (`undefined` if not JSON). */
+interface Answer {
+  response: Response;
+  text: string;
+  body: unknown;
+}
+
+/** Sends one attempt and reads its whole answer; rejects when none arrives, or only part. */
+async function attempt(
+  doFetch: typeof fetch,
+  endpoint: string,
+  init: RequestInit,
+): Promise<Answer> {
+  const response = await doFetch(endpoint, init);
+  const text = await response.text();
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    body = undefined;
+  }
+  return { response, text, body };
+}
+
+/**
+ * Whether an answer is the worker's "try again later": a 503 whose error envelope has the code
+ * `UNAVAILABLE` or is marked `"retryable": true`. `OVERLOADED` and every other answer are not.
+ */
+function isRetryable({ response, body }: Answer): boolean {
+  const envelope = isRecord(body) ? body.error : undefined;
+  return response.status === 503 && isRecord(envelope) && envelope.code !== "OVERLOADED" &&
+    (envelope.code === "UNAVAILABLE" || envelope.retryable === true);
+}
+
+/**
+ * The `commitCursor` an answer carries beside its `result` (where Lunora's shard puts the
+ * cursor at which a mutation is visible on the socket), when it is a non-negative integer.
+ */
+function commitCursorOf({ body }: Answer): number | undefined {
+  const cursor = isRecord(body) ? body.commitCursor : undefined;
+  return Number.isSafeInteger(cursor) && (cursor as number) >= 0 ? cursor as number : undefined;
+}
 
 /** The page's origin, `undefined` outside a page (or an opaque one). */
 function pageLocation(): { origin: string; href: string } | undefined {
@@ -108,7 +142,7 @@ function pageLocation(): { origin: string; href: string } | undefined {
 function endpointOf(what: string, url: unknown, page: { href: string } | undefined): URL {
   if (typeof url !== "string") throw new TypeError(`${what}: "url" must be a string`);
   if (UNSENDABLE.test(url)) {
-    throw new TypeError(`${what}: "url" contains ${codePoint(url, UNSENDABLE)}`);
+    throw new TypeError(`${what}: "url" contains ${codePoint(url)}`);
   }
   let base: URL;
   try {
@@ -184,7 +218,7 @@ function checkCall(call: BrowserRpcCall): {
     // The value itself is never quoted: it is a secret.
     throw new TypeError(
       `${what}: "authorization" cannot be sent in a header: it contains ${
-        codePoint(authorization, UNSENDABLE)
+        codePoint(authorization)
       }`,
     );
   }
@@ -199,7 +233,7 @@ function checkCall(call: BrowserRpcCall): {
   if (kind === "mutation") {
     headers["x-lunora-mutation-id"] = call.idempotencyKey === undefined
       ? crypto.randomUUID()
-      : checkIdempotencyKey(what, call.idempotencyKey);
+      : checkCallId(what, "idempotencyKey", call.idempotencyKey);
     headers["x-lunora-client-id"] = checkCallId(what, "clientId", call.clientId);
   } else if (call.idempotencyKey !== undefined) {
     const why = kind === "action" ? " (actions are never retried)" : "";
@@ -213,7 +247,7 @@ function checkCall(call: BrowserRpcCall): {
       headers,
       body: encodeRpcEnvelope(what, functionPath, call.args, shardKey),
       credentials: credentialsFor(endpoint, page, credential),
-      redirect: "manual",
+      redirect: "error", // an RPC endpoint never redirects; a write is never sent on elsewhere
     },
     doFetch: call.fetch ?? fetch,
     sleep: call.sleep ?? defaultSleep,
@@ -272,26 +306,29 @@ function checkCall(call: BrowserRpcCall): {
 export async function callRpc(call: BrowserRpcCall): Promise<BrowserRpcResult> {
   const { endpoint, init, doFetch, sleep } = checkCall(call);
   const retried = call.kind !== "action";
-  for (let attempt = 1;; attempt++) {
-    const last = !retried || attempt >= MAX_RPC_ATTEMPTS;
-    let reply: RpcReply;
+  for (let tries = 1;; tries++) {
+    const last = !retried || tries >= MAX_RPC_ATTEMPTS;
+    let answer: Answer;
     try {
-      reply = await readRpcReply(await doFetch(endpoint.href, init));
+      answer = await attempt(doFetch, endpoint.href, init);
     } catch (error) {
       // No answer, or one lost on the way: the call may or may not have run.
       if (last) throw requestFailed(error);
-      await sleep(backoffMs(attempt));
+      await sleep(backoffMs(tries));
       continue;
     }
-    if (!last && isRetryableReply(reply)) {
-      const wait = reply.waitMs ?? 0;
+    if (!last && isRetryable(answer)) {
+      const wait = retryAfterMs(answer.response.headers.get("retry-after")) ?? 0;
       if (wait <= MAX_RETRY_AFTER_MS) {
-        await sleep(Math.max(backoffMs(attempt), wait));
+        await sleep(Math.max(backoffMs(tries), wait));
         continue;
       }
     }
-    const value = rpcResult(reply);
-    const commitCursor = commitCursorOf(reply);
+    // The same decoding as the server client's, on the text already read.
+    const { status, headers } = answer.response;
+    const text = status === 204 || status === 205 || status === 304 ? null : answer.text;
+    const value = await readRpcResponse(new Response(text, { status, headers }));
+    const commitCursor = commitCursorOf(answer);
     return commitCursor === undefined ? { value } : { value, commitCursor };
   }
 }

@@ -122,62 +122,19 @@ function withRetryAfter(data: unknown, waitMs: number | undefined): unknown {
   return { ...data, retryAfterMs: waitMs };
 }
 
-/** An RPC response read once: its status, its JSON body and its `Retry-After` wait. */
-export interface RpcReply {
-  /** The HTTP status. */
-  status: number;
-  /** The parsed JSON body, `undefined` when the body is not JSON. */
-  body: unknown;
-  /** `Retry-After` in milliseconds, when present and valid. */
-  waitMs: number | undefined;
-}
-
 /**
- * Reads an RPC response's body and `Retry-After`. A body that is not JSON reads as
- * `undefined`; a body that cannot be read at all (the connection dropped) rejects.
+ * Reads an RPC response: the decoded `result`, or a thrown {@linkcode LunoraServerError}.
+ * Never throws anything else.
  */
-export async function readRpcReply(response: Response): Promise<RpcReply> {
-  const text = await response.text();
+export async function readRpcResponse(response: Response): Promise<unknown> {
+  const { status } = response;
   let body: unknown;
   try {
-    body = JSON.parse(text);
+    body = JSON.parse(await response.text());
   } catch {
     body = undefined;
   }
-  return {
-    status: response.status,
-    body,
-    waitMs: retryAfterMs(response.headers.get("retry-after")),
-  };
-}
-
-/**
- * Whether a reply is the worker's "try again later": a 503 whose error envelope has the code
- * `UNAVAILABLE` or is marked `"retryable": true`. `OVERLOADED` and every other answer are not.
- */
-export function isRetryableReply(reply: RpcReply): boolean {
-  if (reply.status !== 503 || !isRecord(reply.body)) return false;
-  const envelope = reply.body.error;
-  return isRecord(envelope) && envelope.code !== "OVERLOADED" &&
-    (envelope.code === "UNAVAILABLE" || envelope.retryable === true);
-}
-
-/**
- * The `commitCursor` a successful reply carries beside its `result` (Lunora's shard puts the
- * cursor at which a mutation is visible on the socket there), when it is a non-negative
- * safe integer.
- */
-export function commitCursorOf(reply: RpcReply): number | undefined {
-  const cursor = isRecord(reply.body) ? reply.body.commitCursor : undefined;
-  return Number.isSafeInteger(cursor) && (cursor as number) >= 0 ? cursor as number : undefined;
-}
-
-/**
- * The decoded `result` of a reply, or a thrown {@linkcode LunoraServerError}. Never throws
- * anything else.
- */
-export function rpcResult(reply: RpcReply): unknown {
-  const { status, body, waitMs } = reply;
+  const waitMs = retryAfterMs(response.headers.get("retry-after"));
   const envelope = isRecord(body) ? body.error : undefined;
   if (isRecord(envelope)) {
     let data: unknown;
@@ -224,20 +181,10 @@ export function rpcResult(reply: RpcReply): unknown {
 }
 
 /**
- * Reads an RPC response: the decoded `result`, or a thrown {@linkcode LunoraServerError}.
- * Never throws anything else.
+ * The error for a request that got no answer (`fetch` rejected, or the answer broke off):
+ * code `INTERNAL`. (The server client builds the same error inline: `./server` is held to
+ * its size budget.)
  */
-export async function readRpcResponse(response: Response): Promise<unknown> {
-  let reply: RpcReply;
-  try {
-    reply = await readRpcReply(response);
-  } catch (error) {
-    throw requestFailed(error);
-  }
-  return rpcResult(reply);
-}
-
-/** The error for a request that got no response (`fetch` rejected): code `INTERNAL`. */
 export function requestFailed(error: unknown): LunoraServerError {
   return new LunoraServerError(
     "INTERNAL",

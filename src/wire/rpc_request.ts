@@ -7,11 +7,13 @@
  */
 import { encodeWire } from "./codec.ts";
 
+/** A character a header value or a URL cannot carry as it is (outside space to `~`). */
+export const UNSENDABLE: RegExp = /[^\x20-\x7e]/;
 const KEY_CHARACTER = /[^\x21-\x7e]/;
 const MAX_KEY_LENGTH = 255;
 
 /** Where the first character matching `pattern` is, as `U+000A at index 3`. */
-export function codePoint(text: string, pattern: RegExp): string {
+export function codePoint(text: string, pattern: RegExp = UNSENDABLE): string {
   const index = text.search(pattern);
   const hex = text.codePointAt(index)!.toString(16).toUpperCase().padStart(4, "0");
   return `U+${hex} at index ${index}`;
@@ -37,11 +39,6 @@ export function checkCallId(what: string, name: string, id: unknown): string {
     );
   }
   return id as string;
-}
-
-/** {@linkcode checkCallId} for a mutation's `idempotencyKey`. */
-export function checkIdempotencyKey(what: string, key: unknown): string {
-  return checkCallId(what, "idempotencyKey", key);
 }
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {

@@ -333,31 +333,20 @@ export async function checkColdSnapshot(ctx: IslandsContext, browser: Browser): 
             }
             out[name] = { server: String(sent.innerHTML), client: String(live.innerHTML) };
           }
-          // Watch every change from now on.
+          // Watch every change from now on: every node added or removed, and every attribute
+          // or text whose value differs at the end from what it was before its first write
+          // (React writes an input's name and type again on every render, even unchanged).
           // deno-lint-ignore no-explicit-any
-          const changes: any[] = [];
+          const records: any[] = [];
           // deno-lint-ignore no-explicit-any
-          (globalThis as any).__e2eChanges = changes;
+          (globalThis as any).__e2eRecords = records;
           // deno-lint-ignore no-explicit-any
-          const observer = new (globalThis as any).MutationObserver((records: any[]) => {
-            for (const record of records) {
-              const target = record.target.nodeType === 1
+          const observer = new (globalThis as any).MutationObserver((batch: any[]) => {
+            for (const record of batch) {
+              const element = record.target.nodeType === 1
                 ? record.target
                 : record.target.parentNode;
-              if (target?.closest?.("#status")) continue;
-              // React sets an input's name and type again on every render: not a change.
-              if (
-                record.type === "attributes" &&
-                record.oldValue === record.target.getAttribute(record.attributeName)
-              ) continue;
-              if (record.type === "characterData" && record.oldValue === record.target.data) {
-                continue;
-              }
-              changes.push(
-                `${record.type} on <${target?.tagName?.toLowerCase()}${
-                  target?.id ? `#${target.id}` : ""
-                }>${record.attributeName ? ` ${record.attributeName}` : ""}`,
-              );
+              if (!element?.closest?.("#status")) records.push(record);
             }
           });
           // The three readers of the query: both islands and the plain script's region.
@@ -393,10 +382,32 @@ export async function checkColdSnapshot(ctx: IslandsContext, browser: Browser): 
         await waitFor("both cold snapshots", () => pushes >= 2 || undefined, 10_000);
         await page.locator('body[data-live="true"]').waitFor({ timeout: 10_000 });
         await page.waitForTimeout(500);
-        const changes = await page.evaluate(() =>
+        const changes = await page.evaluate(() => {
           // deno-lint-ignore no-explicit-any
-          (globalThis as any).__e2eChanges as string[]
-        );
+          const records = (globalThis as any).__e2eRecords as any[];
+          const first = new Map<unknown, unknown>();
+          const changed: string[] = [];
+          for (const record of records) {
+            const element = record.target.nodeType === 1 ? record.target : record.target.parentNode;
+            const where = `<${element?.tagName?.toLowerCase()}${
+              element?.id ? `#${element.id}` : ""
+            }>`;
+            if (record.type === "childList") {
+              changed.push(`nodes added or removed in ${where}`);
+              continue;
+            }
+            const key = record.type === "attributes" ? `${record.attributeName}` : "text";
+            let seen = first.get(record.target) as Map<string, unknown> | undefined;
+            if (!seen) first.set(record.target, seen = new Map());
+            if (seen.has(key)) continue;
+            seen.set(key, record.oldValue);
+            const now = record.type === "attributes"
+              ? record.target.getAttribute(record.attributeName)
+              : record.target.data;
+            if (now !== record.oldValue) changed.push(`${key} of ${where}`);
+          }
+          return changed;
+        });
         assert(changes.length === 0, `the cold snapshot changed the DOM: ${changes.join("; ")}`);
         assert(problems.length === 0, problems.join("; "));
         return "React and Svelte DOM after hydration = server HTML (status aside) in Asia/Tokyo, " +

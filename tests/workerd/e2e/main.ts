@@ -15,9 +15,9 @@
  *    serializer; in Chromium its first render equals the server HTML), the prerendered `/about`
  *    served as a static asset, and the server island rendered in process.
  * 3. The same app under `astro dev`, in a copy under `.out/e2e/dev-app/`: SSR with the in-process
- *    preload, RPC, WebSocket push, `/about`, the server island, the live islands (all but the
- *    restart), then an edit to a shard function that answers without a restart, the earlier rows
- *    still there.
+ *    preload, RPC, WebSocket push, `/about`, the server island, the live islands (not the restart,
+ *    View Transitions or sign-out: see `islands.ts`), then an edit to a shard function that
+ *    answers without a restart, the earlier rows still there.
  * 4. `examples/chat-astro6` (Astro 6 + @astrojs/cloudflare 13, same sources): build (with
  *    `/about` prerendered and `ShardDO` still exported), start, SSR page + RPC + in-process
  *    preload + the send form's Astro Action + same-origin identity, island props, `/about`, the
@@ -280,7 +280,7 @@ async function main(): Promise<void> {
   if (chromium) {
     await report.step(
       "chat (astro dev): live islands",
-      () => checkIslands({ ...devCtx, requestLog: false }),
+      () => checkIslands({ ...devCtx, requestLog: false }, { scope: "no soft navigation" }),
     );
   }
   await checkHotReload(devCtx, devDir);

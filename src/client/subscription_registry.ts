@@ -15,6 +15,7 @@ import {
 } from "./connection.ts";
 import { applyRowOp, UNMERGEABLE } from "./delta_merge.ts";
 import type { LiveError, LiveStatus } from "./live_status.ts";
+import { storeTarget } from "./live_store.ts";
 import { dedupKey } from "./stable_wire_key.ts";
 
 /** The query a store shows. */
@@ -113,6 +114,24 @@ export interface Registry {
   resetIdentity(): void;
   close(): void;
   snapshot(): RegistrySnapshot;
+}
+
+/**
+ * Adds the optimistic layers a mutation's options ask for (`optimistic(store, update)`, one or
+ * a list) to the registries of their stores; a store that never mounted shows nothing extra.
+ */
+export function addLayers(options: unknown): LayerHandle[] {
+  const wanted = (options as { optimistic?: unknown } | null | undefined)?.optimistic ?? [];
+  return ([] as { store?: unknown; update?: unknown }[]).concat(wanted as never).flatMap((item) => {
+    const target = storeTarget(Object(item?.store));
+    if (!target || typeof item.update !== "function") {
+      throw new TypeError('Cannot run mutation: use optimistic(store, update) for "optimistic"');
+    }
+    const registry = target.host.registry();
+    return registry && !(registry instanceof Promise)
+      ? [registry.addLayer(target.spec, item.update as (value: unknown) => unknown)]
+      : [];
+  });
 }
 
 function socketUrlFor(base: string, shardKey: string | undefined): string {

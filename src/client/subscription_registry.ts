@@ -263,6 +263,32 @@ export function createRegistry(options: RegistryOptions): Registry {
     if (connection.send(unsubscribeFrame(sub.id))) connection.send(subscribeFrame(sub));
   };
 
+  /** A frame that fails to decode: the subscription's error; value and cursor stay. */
+  const failDecode = (sub: Subscription): true => {
+    sub.error = DECODE_FAILED;
+    refresh(sub);
+    return true;
+  };
+
+  /** A new value from the shard (`raw` its wire JSON, when the frame carried it whole). */
+  const accept = (
+    sub: Subscription,
+    value: unknown,
+    raw: unknown,
+    frame: Record<string, unknown>,
+  ): true => {
+    sub.value = value;
+    sub.raw = raw;
+    sub.text = undefined;
+    sub.held = "server";
+    sub.error = undefined;
+    advance(sub, frame);
+    settleLayers(sub, true);
+    deliver(sub);
+    refresh(sub);
+    return true;
+  };
+
   const onFrame = (shard: string, frame: Record<string, unknown>): boolean => {
     const type = frame.type;
     const sub = typeof frame.id === "string" ? byId.get(frame.id) : undefined;
@@ -287,20 +313,9 @@ export function createRegistry(options: RegistryOptions): Registry {
           if (!("data" in frame)) throw new TypeError("no data");
           value = decodeWire(frame.data);
         } catch {
-          sub.error = DECODE_FAILED;
-          refresh(sub);
-          return true;
+          return failDecode(sub);
         }
-        sub.value = value;
-        sub.raw = frame.data;
-        sub.text = undefined;
-        sub.held = "server";
-        sub.error = undefined;
-        advance(sub, frame);
-        settleLayers(sub, true);
-        deliver(sub);
-        refresh(sub);
-        return true;
+        return accept(sub, value, frame.data, frame);
       }
       case "delta": {
         const connection = connections.get(shard)!;
@@ -315,23 +330,13 @@ export function createRegistry(options: RegistryOptions): Registry {
             if (value === UNMERGEABLE) break;
           }
         } catch {
-          sub.error = DECODE_FAILED;
-          refresh(sub);
-          return true;
+          return failDecode(sub);
         }
         if (value === UNMERGEABLE) {
           resubscribe(sub, connection);
           return true;
         }
-        sub.value = value;
-        sub.raw = sub.text = undefined;
-        sub.held = "server";
-        sub.error = undefined;
-        advance(sub, frame);
-        settleLayers(sub, true);
-        deliver(sub);
-        refresh(sub);
-        return true;
+        return accept(sub, value, undefined, frame);
       }
       case "resume":
       case "settled":

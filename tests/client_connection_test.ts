@@ -303,3 +303,19 @@ Deno.test("when a shard closes 100 pages' sockets at once, their reconnects spre
     for (const { client } of pages) client.close();
   });
 });
+
+Deno.test("coming back online reconnects at once instead of at the end of a long backoff", async () => {
+  await atLongestJitter(async (clock) => {
+    const { client, sockets } = liveClient();
+    const seen = watch(client.liveQuery(ref));
+    await climbBackoff(clock, sockets);
+    sockets.last().drop();
+    const before = sockets.all.length;
+    await clock.tickAsync(1_000);
+    assert.equal(sockets.all.length, before, "still backing off");
+    globalThis.dispatchEvent(new Event("online"));
+    assert.equal(sockets.all.length, before + 1);
+    seen.stop();
+    client.close();
+  });
+});

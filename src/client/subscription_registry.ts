@@ -86,7 +86,13 @@ export interface RegistryOptions {
 
 /** The registry's view for the dev toolbar. */
 export interface RegistrySnapshot {
-  sockets: { shardKey: string; state: string; pushes: number; lastPushAt: number }[];
+  /** One per shard key (`undefined`: the default shard). */
+  sockets: {
+    shardKey: string | undefined;
+    state: string;
+    pushes: number;
+    lastPushAt: number;
+  }[];
   subscriptions: {
     functionPath: string;
     args: Record<string, unknown>;
@@ -481,8 +487,8 @@ export function createRegistry(options: RegistryOptions): Registry {
     },
     snapshot() {
       return {
-        sockets: [...connections].map(([shardKey, c]) => ({
-          shardKey,
+        sockets: [...connections].map(([shard, c]) => ({
+          shardKey: shard === "" ? undefined : shard,
           state: c.state,
           pushes: c.pushes,
           lastPushAt: c.lastPushAt,

@@ -25,6 +25,7 @@ const BENCH_FLAGS = [
   "--allow-write",
   "--allow-run",
   "--allow-net=127.0.0.1",
+  "--allow-env=NODE_ENV", // nanostores reads it (the client benches)
 ];
 const benchDir = new URL(".", import.meta.url).pathname;
 const root = new URL("..", import.meta.url).pathname;

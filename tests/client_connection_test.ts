@@ -4,7 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { loadEngine } from "../src/client/lunora_client.ts";
-import { liveClient, watch, withFakeClock } from "./_fakes.ts";
+import { type FakeClock, liveClient, watch, withFakeClock } from "./_fakes.ts";
 
 await loadEngine();
 
@@ -95,6 +95,28 @@ async function nextSocket(
   for (let i = 0; i < 10_000 && sockets.all.length === count; i++) await clock.tickAsync(5);
 }
 
+/** Runs `fn` on a fake clock with every jitter draw at its longest (`Math.random` ≈ 1). */
+async function atLongestJitter(fn: (clock: FakeClock) => Promise<void>): Promise<void> {
+  const saved = Math.random;
+  Math.random = () => 0.999;
+  try {
+    await withFakeClock(fn);
+  } finally {
+    Math.random = saved;
+  }
+}
+
+/** Fails four attempts in a row, so the next delay is far above the first step. */
+async function climbBackoff(
+  clock: FakeClock,
+  sockets: { all: unknown[]; last(): { drop(): void } },
+): Promise<void> {
+  for (let i = 0; i < 4; i++) {
+    sockets.last().drop();
+    await nextSocket(clock, sockets);
+  }
+}
+
 /** Times (ms after the first drop) at which each new socket appeared. */
 async function reconnectTimes(
   clock: { tickAsync(ms: number): Promise<number>; now: number },
@@ -117,83 +139,59 @@ async function reconnectTimes(
 }
 
 Deno.test("a bare open does not reset the backoff: a socket closed right after opening waits longer each time", async () => {
-  await withFakeClock(async (clock) => {
-    const saved = Math.random;
-    Math.random = () => 0.999;
-    try {
-      const { client, sockets } = liveClient();
-      const seen = watch(client.liveQuery(ref));
+  await atLongestJitter(async (clock) => {
+    const { client, sockets } = liveClient();
+    const seen = watch(client.liveQuery(ref));
+    sockets.last().open();
+    sockets.last().drop();
+    const times = await reconnectTimes(clock, sockets, () => {
       sockets.last().open();
       sockets.last().drop();
-      const times = await reconnectTimes(clock, sockets, () => {
-        sockets.last().open();
-        sockets.last().drop();
-      }, 8_000);
-      const gaps = times.map((t, i) => t - (times[i - 1] ?? 0));
-      assert.ok(gaps.length >= 4, `${gaps}`);
-      for (let i = 1; i < gaps.length; i++) assert.ok(gaps[i]! > gaps[i - 1]! * 1.8, `${gaps}`);
-      seen.stop();
-      client.close();
-    } finally {
-      Math.random = saved;
-    }
+    }, 8_000);
+    const gaps = times.map((t, i) => t - (times[i - 1] ?? 0));
+    assert.ok(gaps.length >= 4, `${gaps}`);
+    for (let i = 1; i < gaps.length; i++) assert.ok(gaps[i]! > gaps[i - 1]! * 1.8, `${gaps}`);
+    seen.stop();
+    client.close();
   });
 });
 
 Deno.test("the backoff resets after the socket stayed open 5 s", async () => {
-  await withFakeClock(async (clock) => {
-    const saved = Math.random;
-    Math.random = () => 0.999;
-    try {
-      const { client, sockets } = liveClient();
-      const seen = watch(client.liveQuery(ref));
-      for (let i = 0; i < 4; i++) {
-        sockets.last().drop();
-        await nextSocket(clock, sockets);
-      }
-      sockets.last().open();
-      clock.tick(5_000);
-      sockets.last().drop();
-      const before = sockets.all.length;
-      await clock.tickAsync(250);
-      assert.equal(sockets.all.length, before + 1, "back to the 250 ms step");
-      seen.stop();
-      client.close();
-    } finally {
-      Math.random = saved;
-    }
+  await atLongestJitter(async (clock) => {
+    const { client, sockets } = liveClient();
+    const seen = watch(client.liveQuery(ref));
+    await climbBackoff(clock, sockets);
+    sockets.last().open();
+    clock.tick(5_000);
+    sockets.last().drop();
+    const before = sockets.all.length;
+    await clock.tickAsync(250);
+    assert.equal(sockets.all.length, before + 1, "back to the 250 ms step");
+    seen.stop();
+    client.close();
   });
 });
 
 Deno.test("the backoff resets at a parsed non-error frame, but not at an error frame", async () => {
-  await withFakeClock(async (clock) => {
-    const saved = Math.random;
-    Math.random = () => 0.999;
-    try {
-      const { client, sockets } = liveClient();
-      const seen = watch(client.liveQuery(ref));
-      for (let i = 0; i < 4; i++) {
-        sockets.last().drop();
-        await nextSocket(clock, sockets);
-      }
-      sockets.last().open();
-      sockets.last().push({ type: "error", id: "sub_1", error: { code: "X", message: "x" } });
-      sockets.last().drop();
-      let before = sockets.all.length;
-      await clock.tickAsync(1_000);
-      assert.equal(sockets.all.length, before, "an error frame proves nothing");
-      await nextSocket(clock, sockets);
-      sockets.last().open();
-      sockets.last().push({ type: "ack", id: "sub_1" });
-      sockets.last().drop();
-      before = sockets.all.length;
-      await clock.tickAsync(250);
-      assert.equal(sockets.all.length, before + 1, "an ack proves the socket");
-      seen.stop();
-      client.close();
-    } finally {
-      Math.random = saved;
-    }
+  await atLongestJitter(async (clock) => {
+    const { client, sockets } = liveClient();
+    const seen = watch(client.liveQuery(ref));
+    await climbBackoff(clock, sockets);
+    sockets.last().open();
+    sockets.last().push({ type: "error", id: "sub_1", error: { code: "X", message: "x" } });
+    sockets.last().drop();
+    let before = sockets.all.length;
+    await clock.tickAsync(1_000);
+    assert.equal(sockets.all.length, before, "an error frame proves nothing");
+    await nextSocket(clock, sockets);
+    sockets.last().open();
+    sockets.last().push({ type: "ack", id: "sub_1" });
+    sockets.last().drop();
+    before = sockets.all.length;
+    await clock.tickAsync(250);
+    assert.equal(sockets.all.length, before + 1, "an ack proves the socket");
+    seen.stop();
+    client.close();
   });
 });
 
@@ -202,7 +200,7 @@ Deno.test("close code 4001 reports TOKEN_EXPIRED and reconnects with a fresh tok
     let issued = 0;
     const { client, sockets } = liveClient({
       url: "https://api.example.com",
-      wsToken: async () => `t${++issued}`,
+      wsToken: () => Promise.resolve(`t${++issued}`),
     });
     const store = client.liveQuery(ref);
     const seen = watch(store);
@@ -303,5 +301,21 @@ Deno.test("when a shard closes 100 pages' sockets at once, their reconnects spre
     assert.ok(buckets.size >= 4, "reconnects bunched together");
     for (const w of watched) w.stop();
     for (const { client } of pages) client.close();
+  });
+});
+
+Deno.test("coming back online reconnects at once instead of at the end of a long backoff", async () => {
+  await atLongestJitter(async (clock) => {
+    const { client, sockets } = liveClient();
+    const seen = watch(client.liveQuery(ref));
+    await climbBackoff(clock, sockets);
+    sockets.last().drop();
+    const before = sockets.all.length;
+    await clock.tickAsync(1_000);
+    assert.equal(sockets.all.length, before, "still backing off");
+    globalThis.dispatchEvent(new Event("online"));
+    assert.equal(sockets.all.length, before + 1);
+    seen.stop();
+    client.close();
   });
 });

@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { serializePreloaded } from "../src/wire/preloaded_token.ts";
 import type { FunctionReference } from "../src/wire/function_reference.ts";
 import { loadEngine } from "../src/client/lunora_client.ts";
-import { liveClient, preloadedToken, watch, withFakeClock } from "./_fakes.ts";
+import { type FakeClock, liveClient, preloadedToken, watch, withFakeClock } from "./_fakes.ts";
 
 await loadEngine(); // stores attach synchronously from here on, as in a page after the first
 
@@ -16,6 +16,16 @@ const list = { __lunoraRef: "messages:list" } as FunctionReference<
   { _id: string; _creationTime?: number; text: string }[] | null
 >;
 const seed = [{ _id: "m1", _creationTime: 1, text: "hello" }];
+
+/** The shard drops the socket; the client's next one opens (after the first backoff step). */
+async function reconnect(
+  clock: FakeClock,
+  sockets: { last(): { drop(): void; open(): void } },
+): Promise<void> {
+  sockets.last().drop();
+  await clock.tickAsync(300);
+  sockets.last().open();
+}
 
 function subscribes(frames: Record<string, unknown>[]) {
   return frames.filter((f) => f.type === "subscribe");
@@ -247,9 +257,7 @@ Deno.test("resume and settled keep the value and advance the cursor the next res
     sockets.last().push({ type: "settled", id: "sub_1", cursor: 4 });
     sockets.last().push({ type: "resume", id: "sub_1", cursor: 9, epoch: "e2" });
     assert.deepEqual(seen.values, [undefined, "v"]);
-    sockets.last().drop();
-    await clock.tickAsync(300);
-    sockets.last().open();
+    await reconnect(clock, sockets);
     const query = subscribes(sockets.last().frames())[0]!.query as Record<string, unknown>;
     assert.equal(query.sinceSeq, 9);
     assert.equal(query.sinceEpoch, "e2");
@@ -357,9 +365,7 @@ Deno.test("a frame that fails to decode is WIRE_DECODE_FAILED for that store onl
     assert.equal(bad.status.get().error?.code, "WIRE_DECODE_FAILED");
     assert.equal(good.status.get().error, undefined);
     assert.deepEqual(badSeen.values, [undefined, 1]);
-    socket.drop();
-    await clock.tickAsync(300);
-    sockets.last().open();
+    await reconnect(clock, sockets);
     const resent = subscribes(sockets.last().frames())[0]!.query as Record<string, unknown>;
     assert.equal(resent.sinceSeq, 5, "the cursor did not move past the bad frame");
     badSeen.stop();
@@ -380,9 +386,7 @@ Deno.test("an error frame goes to its subscription, which stays registered", asy
       error: { code: "ARGS_INVALID", message: "x" },
     });
     assert.equal(store.status.get().error?.code, "ARGS_INVALID");
-    sockets.last().drop();
-    await clock.tickAsync(300);
-    sockets.last().open();
+    await reconnect(clock, sockets);
     assert.equal(subscribes(sockets.last().frames())[0]!.id, "sub_1");
     seen.stop();
     client.close();
@@ -399,9 +403,7 @@ Deno.test("complete reports SUBSCRIPTION_CANCELLED, keeps the value and the regi
     sockets.last().push({ type: "complete", id: "sub_1" });
     assert.equal(store.status.get().error?.code, "SUBSCRIPTION_CANCELLED");
     assert.equal(store.get(), "v");
-    sockets.last().drop();
-    await clock.tickAsync(300);
-    sockets.last().open();
+    await reconnect(clock, sockets);
     assert.equal(subscribes(sockets.last().frames())[0]!.id, "sub_1");
     seen.stop();
     client.close();
@@ -567,9 +569,7 @@ Deno.test("a cursor without a value does not resume: the re-subscribe asks for a
     const seen = watch(client.liveQuery({ __lunoraRef: "q:one" }));
     sockets.last().open();
     sockets.last().push({ type: "settled", id: "sub_1", cursor: 3, epoch: "e" });
-    sockets.last().drop();
-    await clock.tickAsync(300);
-    sockets.last().open();
+    await reconnect(clock, sockets);
     const query = subscribes(sockets.last().frames())[0]!.query as Record<string, unknown>;
     assert.equal("sinceSeq" in query, false);
     assert.equal("sinceEpoch" in query, false);

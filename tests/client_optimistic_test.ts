@@ -69,7 +69,7 @@ Deno.test("an optimistic option that is not from optimistic() is a TypeError bef
   const { client } = liveClient({ fetch });
   await assert.rejects(
     () => client.mutation(send, { text: "b" }, { optimistic: { store: {}, update: () => 1 } }),
-    /optimistic\(store, update\)/,
+    /use optimistic\(store, update\)/,
   );
   assert.equal(fetch.calls.length, 0);
   client.close();

@@ -11,6 +11,7 @@
  *   parsed non-error frame, never on a bare `open`.
  * - Close code 4001 (or an `error` frame `TOKEN_EXPIRED` without an id) reports
  *   `TOKEN_EXPIRED` and reconnects; the token provider runs again before every attempt.
+ * - The browser's `online` event cuts a pending backoff short.
  *
  * @module
  */
@@ -242,6 +243,19 @@ export function createConnection(options: ConnectionOptions): Connection {
     ws.onerror = () => {};
   };
 
+  // Back online: try now instead of at the end of a backoff that grew while offline.
+  const onOnline = () => {
+    if (retryTimer === undefined || closed) return;
+    clearTimeout(retryTimer);
+    retryTimer = undefined;
+    policy.reset();
+    void connect();
+  };
+  const scope = globalThis as {
+    addEventListener?: (type: string, listener: () => void) => void;
+    removeEventListener?: (type: string, listener: () => void) => void;
+  };
+
   const send = (text: string): boolean => {
     if (state !== "open" || !socket) return false;
     try {
@@ -268,6 +282,7 @@ export function createConnection(options: ConnectionOptions): Connection {
     start() {
       if (started || closed) return;
       started = true;
+      scope.addEventListener?.("online", onOnline);
       void connect();
     },
     send,
@@ -282,6 +297,7 @@ export function createConnection(options: ConnectionOptions): Connection {
     },
     close() {
       closed = true;
+      scope.removeEventListener?.("online", onOnline);
       clearTimeout(retryTimer);
       attempt++;
       drop();

@@ -32,8 +32,7 @@ function requireClient(kind: string): LunoraClient {
   const client = currentClient();
   if (!client) {
     throw new TypeError(
-      `Cannot run ${kind}: there is no browser page here; use createLunoraClient({ url }) ` +
-        "or, on the server, createServerClient from @lunora/astro/server",
+      `Cannot run ${kind} outside a browser page: use createLunoraClient({ url }), or on the server createServerClient`,
     );
   }
   return client;

@@ -16,8 +16,8 @@ import {
 import { checkPreloaded, deserializePreloaded, type Preloaded } from "../wire/preloaded_token.ts";
 import type { WebSocketConstructorLike } from "./connection.ts";
 import { registerDevtools } from "./devtools.ts";
-import { createLiveStore, type LiveStore, type StoreHost, storeTarget } from "./live_store.ts";
-import type { LayerHandle, LiveQuerySpec, Registry } from "./subscription_registry.ts";
+import { createLiveStore, type LiveStore, type StoreHost } from "./live_store.ts";
+import type { LiveQuerySpec, Registry } from "./subscription_registry.ts";
 
 /** A token, or a function run before each use that answers one (sync or async). */
 export type TokenSource = string | (() => string | undefined | Promise<string | undefined>);
@@ -290,27 +290,6 @@ export function loadEngine(): Promise<Engine> {
   return engine ??= import("./subscription_registry.ts").then((module) => loaded = module);
 }
 
-/** Adds the optimistic layers a mutation's options ask for, on stores whose engine runs. */
-function addLayers(options: unknown): LayerHandle[] {
-  const wanted = (options as { optimistic?: unknown } | null | undefined)?.optimistic;
-  if (wanted === undefined) return [];
-  const list = (Array.isArray(wanted) ? wanted : [wanted]) as OptimisticUpdate[];
-  const handles: LayerHandle[] = [];
-  for (const item of list) {
-    const target = typeof item?.store === "object" ? storeTarget(item.store) : undefined;
-    if (!target || typeof item.update !== "function") {
-      throw new TypeError(
-        'Cannot run mutation: "optimistic" must come from optimistic(store, update)',
-      );
-    }
-    const registry = target.host.registry();
-    if (registry && !(registry instanceof Promise)) {
-      handles.push(registry.addLayer(target.spec, item.update as (value: unknown) => unknown));
-    }
-  }
-  return handles;
-}
-
 /**
  * Makes a browser client for one API origin. Nothing opens until a store gets a listener.
  *
@@ -372,7 +351,8 @@ export function createLunoraClient(options: LunoraClientOptions = {}): LunoraCli
   };
   // Loaded on the first call: islands that only read never download it.
   const run = async (kind: CallKind, ref: unknown, args: unknown, callOptions: unknown) => {
-    const layers = kind === "mutation" ? addLayers(callOptions) : [];
+    // Layers only show on mounted stores, so the engine is loaded whenever one can show.
+    const layers = kind === "mutation" && loaded ? loaded.addLayers(callOptions) : [];
     try {
       const { runCall } = await import("./browser_writes.ts");
       const result = await runCall(context, kind, ref, args, callOptions);

@@ -15,6 +15,7 @@ import {
 } from "./connection.ts";
 import { applyRowOp, UNMERGEABLE } from "./delta_merge.ts";
 import type { LiveError, LiveStatus } from "./live_status.ts";
+import { storeTarget } from "./live_store.ts";
 import { dedupKey } from "./stable_wire_key.ts";
 
 /** The query a store shows. */
@@ -85,7 +86,13 @@ export interface RegistryOptions {
 
 /** The registry's view for the dev toolbar. */
 export interface RegistrySnapshot {
-  sockets: { shardKey: string; state: string; pushes: number; lastPushAt: number }[];
+  /** One per shard key (`undefined`: the default shard). */
+  sockets: {
+    shardKey: string | undefined;
+    state: string;
+    pushes: number;
+    lastPushAt: number;
+  }[];
   subscriptions: {
     functionPath: string;
     args: Record<string, unknown>;
@@ -113,6 +120,24 @@ export interface Registry {
   resetIdentity(): void;
   close(): void;
   snapshot(): RegistrySnapshot;
+}
+
+/**
+ * Adds the optimistic layers a mutation's options ask for (`optimistic(store, update)`, one or
+ * a list) to the registries of their stores; a store that never mounted shows nothing extra.
+ */
+export function addLayers(options: unknown): LayerHandle[] {
+  const wanted = (options as { optimistic?: unknown } | null | undefined)?.optimistic ?? [];
+  return ([] as { store?: unknown; update?: unknown }[]).concat(wanted as never).flatMap((item) => {
+    const target = storeTarget(Object(item?.store));
+    if (!target || typeof item.update !== "function") {
+      throw new TypeError('Cannot run mutation: use optimistic(store, update) for "optimistic"');
+    }
+    const registry = target.host.registry();
+    return registry && !(registry instanceof Promise)
+      ? [registry.addLayer(target.spec, item.update as (value: unknown) => unknown)]
+      : [];
+  });
 }
 
 function socketUrlFor(base: string, shardKey: string | undefined): string {
@@ -244,6 +269,32 @@ export function createRegistry(options: RegistryOptions): Registry {
     if (connection.send(unsubscribeFrame(sub.id))) connection.send(subscribeFrame(sub));
   };
 
+  /** A frame that fails to decode: the subscription's error; value and cursor stay. */
+  const failDecode = (sub: Subscription): true => {
+    sub.error = DECODE_FAILED;
+    refresh(sub);
+    return true;
+  };
+
+  /** A new value from the shard (`raw` its wire JSON, when the frame carried it whole). */
+  const accept = (
+    sub: Subscription,
+    value: unknown,
+    raw: unknown,
+    frame: Record<string, unknown>,
+  ): true => {
+    sub.value = value;
+    sub.raw = raw;
+    sub.text = undefined;
+    sub.held = "server";
+    sub.error = undefined;
+    advance(sub, frame);
+    settleLayers(sub, true);
+    deliver(sub);
+    refresh(sub);
+    return true;
+  };
+
   const onFrame = (shard: string, frame: Record<string, unknown>): boolean => {
     const type = frame.type;
     const sub = typeof frame.id === "string" ? byId.get(frame.id) : undefined;
@@ -268,20 +319,9 @@ export function createRegistry(options: RegistryOptions): Registry {
           if (!("data" in frame)) throw new TypeError("no data");
           value = decodeWire(frame.data);
         } catch {
-          sub.error = DECODE_FAILED;
-          refresh(sub);
-          return true;
+          return failDecode(sub);
         }
-        sub.value = value;
-        sub.raw = frame.data;
-        sub.text = undefined;
-        sub.held = "server";
-        sub.error = undefined;
-        advance(sub, frame);
-        settleLayers(sub, true);
-        deliver(sub);
-        refresh(sub);
-        return true;
+        return accept(sub, value, frame.data, frame);
       }
       case "delta": {
         const connection = connections.get(shard)!;
@@ -296,23 +336,13 @@ export function createRegistry(options: RegistryOptions): Registry {
             if (value === UNMERGEABLE) break;
           }
         } catch {
-          sub.error = DECODE_FAILED;
-          refresh(sub);
-          return true;
+          return failDecode(sub);
         }
         if (value === UNMERGEABLE) {
           resubscribe(sub, connection);
           return true;
         }
-        sub.value = value;
-        sub.raw = sub.text = undefined;
-        sub.held = "server";
-        sub.error = undefined;
-        advance(sub, frame);
-        settleLayers(sub, true);
-        deliver(sub);
-        refresh(sub);
-        return true;
+        return accept(sub, value, undefined, frame);
       }
       case "resume":
       case "settled":
@@ -457,8 +487,8 @@ export function createRegistry(options: RegistryOptions): Registry {
     },
     snapshot() {
       return {
-        sockets: [...connections].map(([shardKey, c]) => ({
-          shardKey,
+        sockets: [...connections].map(([shard, c]) => ({
+          shardKey: shard === "" ? undefined : shard,
           state: c.state,
           pushes: c.pushes,
           lastPushAt: c.lastPushAt,

@@ -54,7 +54,7 @@ const worker = withLunora<Env>(
     return {
       shardDO: env.SHARD,
       authHandler: (request) => auth ? auth.handler(request) : authNotConfigured(),
-      resolveIdentity: (request) => sessionIdentity(auth, request),
+      resolveIdentity: (request) => sessionIdentity(auth, request, env.BETTER_AUTH_SECRET),
       authorizeShard: ({ shardKey }) => isChannel(shardKey),
       adminRoutes: { "GET /_lunora/admin/stats": () => rpcStats() },
       ...(cors ? { security: cors } : {}),

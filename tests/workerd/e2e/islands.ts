@@ -722,10 +722,84 @@ export async function checkRestart(
   return server;
 }
 
+/** The lifetime of a WebSocket token on the server the build checks run on (seconds). */
+export const WS_TOKEN_TTL = 3;
+
+/**
+ * `/cross-origin/*` with its socket on the API origin, authenticated by a WebSocket token the
+ * page's origin issues (`GET /lunora-token`, valid {@linkcode WS_TOKEN_TTL} s): once the token
+ * expired, the next write makes the shard close the socket (4001 `TOKEN_EXPIRED`); the page
+ * fetches a fresh token, reconnects with it and shows the write, without a page load.
+ */
+export async function checkTokenRefresh(
+  ctx: IslandsContext,
+  browser: Browser,
+  apiOrigin: string,
+): Promise<void> {
+  const channel = channelFor(ctx, "token");
+  const origin = ctx.server.origin;
+  const { carol } = ctx.users;
+  await check(
+    ctx,
+    "islands, other origin: a WS token the shard expires (4001) is refreshed and the page stays live",
+    async () => {
+      await send(origin, channel, "before the token expires", carol.cookie);
+      const { context, page, watch, problems } = await openChannel(
+        browser,
+        `${origin}/cross-origin/${channel}`,
+        { cookie: carol.cookie, origin },
+      );
+      try {
+        const first = watch.to(channel)[0];
+        const apiHost = new URL(apiOrigin).host;
+        assert(
+          first?.url.host === apiHost,
+          `the socket went to ${first?.url.host}, not ${apiHost}`,
+        );
+        assert(first.url.searchParams.get("token"), "the socket carries no token");
+        await page.evaluate(() => (globalThis as Record<string, unknown>).__e2eMarker = 42);
+        await page.waitForTimeout(WS_TOKEN_TTL * 1000 + 500);
+        const text = `after the token expired ${crypto.randomUUID().slice(0, 8)}`;
+        await send(origin, channel, text, ctx.users.dave.cookie);
+        await page.locator("#messages li", { hasText: text }).waitFor({ timeout: 15_000 });
+        const sockets = watch.to(channel);
+        const tokens = new Set(sockets.map((socket) => socket.url.searchParams.get("token")));
+        assert(
+          sockets.length >= 2 && first.closed && tokens.size >= 2,
+          `${sockets.length} sockets, ${tokens.size} tokens; the first ${
+            first.closed ? "closed" : "still open"
+          }`,
+        );
+        const expiredFrames = first.received.filter((frame) =>
+          JSON.stringify(frame).includes(text)
+        );
+        assert(expiredFrames.length === 0, "the expired socket was sent the write");
+        await page.locator('body[data-live="true"]').waitFor({ timeout: 10_000 });
+        const live = await page.locator("#viewer").getAttribute("data-live-user-id");
+        assert(live === carol.id, `the new socket runs as ${live || "anonymous"}`);
+        const marker = await page.evaluate(() =>
+          (globalThis as Record<string, unknown>).__e2eMarker
+        );
+        assert(marker === 42, "the page was reloaded");
+        assert(problems.length === 0, problems.join("; "));
+        return `token expired after ${WS_TOKEN_TTL} s; the write closed the socket instead of ` +
+          `reaching it; ${sockets.length} sockets with ${tokens.size} tokens; shown live as carol`;
+      } finally {
+        await context.close();
+      }
+    },
+  );
+}
+
 /** Which islands checks {@linkcode checkIslands} runs. */
 export interface IslandsOptions {
   /** Restarts the server (the build): the restart check runs last and its server is returned. */
   restart?: () => Promise<Server>;
+  /**
+   * The API's second origin, whose server issues WebSocket tokens valid
+   * {@linkcode WS_TOKEN_TTL} s: runs the token refresh check.
+   */
+  apiOrigin?: string;
   /**
    * `"all"`; `"no soft navigation"` leaves out the checks that render a page during a
    * `<ClientRouter />` navigation (View Transitions, sign-out): under `astro dev` such a render
@@ -739,7 +813,7 @@ export interface IslandsOptions {
 /** The islands checks in one Chromium; returns the server the next checks use. */
 export async function checkIslands(
   ctx: IslandsContext,
-  { restart, scope = "all" }: IslandsOptions = {},
+  { restart, apiOrigin, scope = "all" }: IslandsOptions = {},
 ): Promise<Server> {
   const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: FLAGS });
   try {
@@ -750,6 +824,7 @@ export async function checkIslands(
     await checkOffline(ctx, browser);
     await checkLostAnswer(ctx, browser);
     if (scope === "all") await checkSignOut(ctx, browser);
+    if (apiOrigin) await checkTokenRefresh(ctx, browser, apiOrigin);
     return restart ? await checkRestart(ctx, browser, restart) : ctx.server;
   } finally {
     await browser.close();

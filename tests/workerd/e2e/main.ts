@@ -62,7 +62,7 @@ import {
   type UsersContext,
 } from "./checks.ts";
 import { checkHotReload, copyApp, startDev, warmUp } from "./dev.ts";
-import { checkIslands } from "./islands.ts";
+import { checkIslands, WS_TOKEN_TTL } from "./islands.ts";
 import { checkFormWrites } from "./writes.ts";
 import { freePort, run } from "../process.ts";
 import { Report, runScript } from "../report.ts";
@@ -195,6 +195,7 @@ async function main(): Promise<void> {
       start(CHAT, env, state, "wrangler-chat-1.log", port, {
         LUNORA_API_URL: apiOrigin,
         LUNORA_ALLOWED_ORIGINS: `http://127.0.0.1:${port}`,
+        LUNORA_WS_TOKEN_TTL: String(WS_TOKEN_TTL),
       }),
   );
   const users = await report.step("chat: sign up users (better-auth)", async () => {
@@ -231,13 +232,14 @@ async function main(): Promise<void> {
     server = await start(CHAT, env, state, "wrangler-chat-2.log", port, {
       LUNORA_API_URL: apiOrigin,
       LUNORA_ALLOWED_ORIGINS: `http://127.0.0.1:${port}`,
+      LUNORA_WS_TOKEN_TTL: String(WS_TOKEN_TTL),
     });
     return server;
   };
   if (chromium) {
     await report.step(
       "chat: live islands",
-      () => checkIslands({ ...ctx, requestLog: true }, { restart }),
+      () => checkIslands({ ...ctx, requestLog: true }, { restart, apiOrigin }),
     );
   } else {
     await report.step("chat: wrangler dev restart", restart);

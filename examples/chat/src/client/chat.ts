@@ -3,9 +3,10 @@
  * another origin, the page's `data-api-url`, so the island makes its own client for it with
  * `createLunoraClient({ url })`. It reads the token the page embedded with `serializePreloaded`
  * in `<script type="application/json">`, renders from it (no flash, no second fetch), keeps it
- * live over that origin's socket and sends messages through its `/_lunora/rpc`. The browser's
- * better-auth session cookie rides along (same site), so the socket runs as the same user as
- * the server render.
+ * live over that origin's socket and sends messages through its `/_lunora/rpc`. The socket
+ * carries a short-lived WebSocket token this page's origin issues for the signed-in user
+ * (`wsToken`); the browser's better-auth session cookie rides along with the writes (same site),
+ * so both run as the same user as the server render.
  */
 import { createLunoraClient } from "@lunora/astro/client";
 import { api } from "../lunora/api.ts";
@@ -19,7 +20,19 @@ const total = document.getElementById("total") as HTMLElement;
 const viewerLabel = document.getElementById("viewer") as HTMLElement;
 const channel = section.dataset.channel ?? "";
 
-const client = createLunoraClient({ url: section.dataset.apiUrl || location.origin });
+/**
+ * A short-lived token for the API origin's socket, from this page's origin (`GET /lunora-token`,
+ * with the session cookie); none when signed out. Asked again before every connect, so a token
+ * the shard expired (close code 4001) is replaced by a fresh one.
+ */
+async function wsToken(): Promise<string | undefined> {
+  const response = await fetch("/lunora-token", { cache: "no-store" });
+  if (!response.ok) return undefined;
+  const { token } = await response.json() as { token?: string };
+  return token;
+}
+
+const client = createLunoraClient({ url: section.dataset.apiUrl || location.origin, wsToken });
 const tokenText = document.getElementById("lunora-preloaded")?.textContent ?? "";
 const preloaded = client.hydratePreloaded<MessageList>(tokenText);
 

@@ -5,8 +5,6 @@
  * expiry, signed with HMAC-SHA-256 under the app's secret; the shard closes a socket whose token
  * expired (code 4001), and the island fetches a fresh one and reconnects.
  */
-import type { LunoraIdentity } from "@lunora/astro";
-
 const encoder = new TextEncoder();
 
 function base64url(bytes: Uint8Array): string {
@@ -50,7 +48,10 @@ export async function issueWsToken(
  * The identity a token carries, with its `exp` claim (seconds) for the shard; `null` for a
  * token that is malformed, forged or already expired.
  */
-export async function verifyWsToken(secret: string, token: string): Promise<LunoraIdentity | null> {
+export async function verifyWsToken(
+  secret: string,
+  token: string,
+): Promise<{ userId: string; name: string; exp: number } | null> {
   const [payload, signature, extra] = token.split(".");
   if (!payload || !signature || extra !== undefined) return null;
   try {

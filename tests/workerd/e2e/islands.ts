@@ -422,9 +422,10 @@ export async function checkColdSnapshot(ctx: IslandsContext, browser: Browser): 
 
 /**
  * Astro View Transitions (`<ClientRouter />`): channel → /about → back keeps the page's socket
- * (no new socket, no new upgrade at the worker) and the islands are live again; a link back to
- * the same channel keeps the `transition:persist` islands (the same DOM nodes) with the value
- * they got live, with no new subscribe.
+ * (no new socket, no new upgrade at the worker); on /about, which shows no query, the channel's
+ * subscriptions are unsubscribed after the grace period; back on the channel the islands are
+ * live again; a link back to the same channel keeps the `transition:persist` islands (the same
+ * DOM nodes) with the value they got live, with no new subscribe.
  */
 export async function checkViewTransitions(ctx: IslandsContext, browser: Browser): Promise<void> {
   const channel = channelFor(ctx, "vt");
@@ -441,8 +442,14 @@ export async function checkViewTransitions(ctx: IslandsContext, browser: Browser
       );
       try {
         await page.evaluate(() => (globalThis as Record<string, unknown>).__e2eMarker = 42);
+        const subscribed = watch.sent(channel, "subscribe").map((frame) => frame.id).sort();
         await page.click('a[href="/about"]');
         await page.locator("#built").waitFor({ timeout: 10_000 });
+        // /about shows no query: after the grace period (about 1 s) both are unsubscribed.
+        const released = await waitFor("the unsubscribes after the grace period", () => {
+          const ids = watch.sent(channel, "unsubscribe").map((frame) => frame.id).sort();
+          return ids.join() === subscribed.join() ? ids : undefined;
+        }, 5_000);
         await page.goBack();
         await page.locator(`#chat[data-channel="${channel}"]`).waitFor({ timeout: 10_000 });
         await page.locator('body[data-live="true"]').waitFor({ timeout: 10_000 });
@@ -494,7 +501,8 @@ export async function checkViewTransitions(ctx: IslandsContext, browser: Browser
         assert(problems.length === 0, problems.join("; "));
         return `1 socket across channel -> /about -> back and a persisted re-visit (${
           ctx.requestLog ? "1 upgrade at the worker" : "browser count"
-        }); live message ${live} kept by the persisted islands, +0 subscribes`;
+        }); on /about ${released.join(", ")} unsubscribed after the grace period; ` +
+          `live message ${live} kept by the persisted islands, +0 subscribes`;
       } finally {
         await context.close();
       }

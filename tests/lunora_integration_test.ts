@@ -3,7 +3,7 @@
  * config whose `root` is one of the fixture projects in `tests/fixtures/<scenario>/`.
  */
 import assert from "node:assert/strict";
-import { lunora } from "../mod.ts";
+import lunoraDefault, { lunora } from "../mod.ts";
 import type { AstroAdapterLike, LunoraIntegrationOptions } from "../mod.ts";
 import { captureConsole, fakeLogger } from "./_fakes.ts";
 
@@ -270,4 +270,8 @@ Deno.test("lunora() returns an integration named @lunora/astro, with or without 
   assert.equal(lunora().name, "@lunora/astro");
   assert.equal(lunora({}).name, "@lunora/astro");
   assert.equal(lunora({ serverEntry: "src/worker.ts" }).name, "@lunora/astro");
+});
+
+Deno.test("the package's default export is the lunora function, as astro add imports it", () => {
+  assert.equal(lunoraDefault, lunora);
 });

@@ -74,6 +74,17 @@ export function tarballIsFresh(): boolean {
 }
 
 /**
+ * Builds the npm package (`deno task build:npm`, which packs {@linkcode TARBALL}) unless the
+ * tarball is fresh; returns which it did.
+ */
+export async function ensureTarball(): Promise<string> {
+  if (tarballIsFresh()) return "reused .out/lunora-astro.tgz (newer than every source)";
+  await run([Deno.execPath(), "task", "build:npm"], { cwd: ROOT });
+  assert(tarballIsFresh(), `deno task build:npm wrote no fresh ${TARBALL}`);
+  return "built .out/lunora-astro.tgz";
+}
+
+/**
  * Installs the app's locked dependencies plus the current tarball. `--no-save` keeps the
  * committed lock untouched; removing the installed copy first makes npm unpack the tarball anew.
  */

@@ -264,11 +264,13 @@ export interface ServeOptions {
   env: Record<string, string>;
   port: number;
   logPath: string;
+  /** The path that answers 200 once the server is ready. Default: `/_lunora/status`. */
+  readyPath?: string;
 }
 
 /**
  * Starts `cmd` (a server listening on 127.0.0.1:`port`) in its own process group and waits until
- * `/_lunora/status` answers 200. If it exits or times out first, it is stopped and the error
+ * `/_lunora/status` (or `readyPath`) answers 200. If it exits or times out first, it is stopped and the error
  * carries the tail of its log.
  */
 export async function serve(
@@ -279,14 +281,15 @@ export async function serve(
 ): Promise<Server> {
   const process = new GroupProcess(cmd, options.logPath, { cwd: options.cwd, env: options.env });
   const origin = `http://127.0.0.1:${options.port}`;
+  const readyPath = options.readyPath ?? "/_lunora/status";
   let exited = false;
   process.status.then(() => exited = true);
   try {
     const state = await waitFor(
-      `${name} to answer /_lunora/status`,
+      `${name} to answer ${readyPath}`,
       async () => {
         if (exited) return "exited";
-        const response = await fetch(`${origin}/_lunora/status`);
+        const response = await fetch(`${origin}${readyPath}`);
         await response.body?.cancel();
         return response.status === 200 ? "ready" : undefined;
       },

@@ -79,6 +79,25 @@ async function build(env: Record<string, string>): Promise<Warning[]> {
   return lunoraMessages(output).map(splitWarning);
 }
 
+/** `wrangler dev` on the app's build, on a free port, ready once `readyPath` answers 200. */
+function wranglerDev(env: Record<string, string>, readyPath?: string): Promise<Server> {
+  const port = freePort();
+  const cmd = [
+    join(APP, "node_modules", ".bin", "wrangler"),
+    "dev",
+    "--local",
+    "--ip",
+    "127.0.0.1",
+    "--port",
+    String(port),
+    "--show-interactive-dev-session=false",
+    "--persist-to",
+    join(OUT, "state"),
+  ];
+  const logPath = join(OUT, `wrangler-dev-${port}.log`);
+  return serve("wrangler dev", cmd, { cwd: APP, env, port, logPath, readyPath }, 90_000);
+}
+
 async function main(): Promise<void> {
   await Deno.remove(OUT, { recursive: true }).catch(() => {});
   Deno.mkdirSync(OUT, { recursive: true });
@@ -172,6 +191,21 @@ async function main(): Promise<void> {
     },
   );
 
+  const unwired = await report.step(
+    "wrangler dev on the unwired build",
+    () => wranglerDev(env, "/"),
+  );
+  await report.check("astro-add: before the fixes, the worker has no /_lunora/status", async () => {
+    try {
+      const response = await fetch(`${unwired.origin}/_lunora/status`);
+      const body = await response.text();
+      assert(response.status === 404, `/_lunora/status answered ${response.status} ${body}`);
+      return "404 from Astro, while / answers 200";
+    } finally {
+      await unwired.process.stop();
+    }
+  });
+
   const applied = await report.step("apply the printed fixes", () => {
     const done = first.map((warning) => applyFix(APP, warning));
     for (const warning of first) {
@@ -188,25 +222,7 @@ async function main(): Promise<void> {
     return applied.join("; ");
   });
 
-  const port = freePort();
-  server = await report.step("wrangler dev on the built worker", () =>
-    serve(
-      "wrangler dev",
-      [
-        join(APP, "node_modules", ".bin", "wrangler"),
-        "dev",
-        "--local",
-        "--ip",
-        "127.0.0.1",
-        "--port",
-        String(port),
-        "--show-interactive-dev-session=false",
-        "--persist-to",
-        join(OUT, "state"),
-      ],
-      { cwd: APP, env, port, logPath: join(OUT, "wrangler-dev.log") },
-      90_000,
-    ));
+  server = await report.step("wrangler dev on the built worker", () => wranglerDev(env));
   const origin = server.origin;
 
   await report.check("astro-add: the worker serves /_lunora/status", async () => {

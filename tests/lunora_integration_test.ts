@@ -189,6 +189,7 @@ Deno.test("lunora() warns once, with a whole wrangler.jsonc, when there is no wr
   assertOneWarning(
     await run("no_wrangler"),
     "No wrangler.jsonc, wrangler.json or wrangler.toml in the project root",
+    "and export the ShardDO class from src/worker.ts:",
     `"main": "src/worker.ts",`,
     `"bindings": [{ "name": "SHARD", "class_name": "ShardDO" }]`,
     `"new_sqlite_classes": ["ShardDO"]`,
@@ -199,6 +200,7 @@ Deno.test("lunora() warns once, with where, when the wrangler config cannot be p
   assertOneWarning(
     await run("wrangler_unparseable"),
     "wrangler.jsonc could not be parsed (CommaExpected at line 4, column 3)",
+    "src/worker.ts must export the ShardDO class:",
     `"main": "src/worker.ts",`,
   );
 });

@@ -57,7 +57,7 @@ function parseJsonc(text: string, what: string): Record<string, unknown> {
 }
 
 /** Sets each top-level key of `fragment` in the JSONC file at `path`, keeping its comments. */
-function mergeJsonc(path: string, fragment: Record<string, unknown>): void {
+export function mergeJsonc(path: string, fragment: Record<string, unknown>): void {
   let text = Deno.readTextFileSync(path);
   for (const [key, value] of Object.entries(fragment)) {
     const edits = modify(text, [key], value, {
@@ -124,6 +124,29 @@ export function exportClass(
   const line = `export { ${className} } from "./${moduleName}";`;
   Deno.writeTextFileSync(entry, `${Deno.readTextFileSync(entry)}\n${line}\n`);
   return `exported ${className} from ${file} (${moduleName})`;
+}
+
+/**
+ * Follows a warning's "Create <file> with your "a", "b" and the lines below" instruction, if it
+ * has one: sets those keys in `<file>` (which the fix created) from `values`, the user's own.
+ * Returns what it did, or `undefined` when the warning asks for no values.
+ */
+export function fillUserValues(
+  appDir: string,
+  warning: Warning,
+  values: Record<string, unknown>,
+): string | undefined {
+  const asked = /Create (\S+) with your (.+?) and the lines below/.exec(warning.problem);
+  if (!asked) return undefined;
+  const keys = [...asked[2]!.matchAll(/"(\w+)"/g)].map((match) => match[1]!);
+  assert(keys.length > 0, `no keys in: ${warning.problem}`);
+  const picked: Record<string, unknown> = {};
+  for (const key of keys) {
+    assert(key in values, `the user has no "${key}" to fill in`);
+    picked[key] = values[key];
+  }
+  mergeJsonc(join(appDir, asked[1]!), picked);
+  return `set ${keys.join(", ")} in ${asked[1]} (the user's values)`;
 }
 
 function exists(path: string): boolean {

@@ -74,6 +74,17 @@ export function tarballIsFresh(): boolean {
 }
 
 /**
+ * Builds the npm package (`deno task build:npm`, which packs {@linkcode TARBALL}) unless the
+ * tarball is fresh; returns which it did.
+ */
+export async function ensureTarball(): Promise<string> {
+  if (tarballIsFresh()) return "reused .out/lunora-astro.tgz (newer than every source)";
+  await run([Deno.execPath(), "task", "build:npm"], { cwd: ROOT });
+  assert(tarballIsFresh(), `deno task build:npm wrote no fresh ${TARBALL}`);
+  return "built .out/lunora-astro.tgz";
+}
+
+/**
  * Installs the app's locked dependencies plus the current tarball. `--no-save` keeps the
  * committed lock untouched; removing the installed copy first makes npm unpack the tarball anew.
  */
@@ -253,11 +264,13 @@ export interface ServeOptions {
   env: Record<string, string>;
   port: number;
   logPath: string;
+  /** The path that answers 200 once the server is ready. Default: `/_lunora/status`. */
+  readyPath?: string;
 }
 
 /**
  * Starts `cmd` (a server listening on 127.0.0.1:`port`) in its own process group and waits until
- * `/_lunora/status` answers 200. If it exits or times out first, it is stopped and the error
+ * `/_lunora/status` (or `readyPath`) answers 200. If it exits or times out first, it is stopped and the error
  * carries the tail of its log.
  */
 export async function serve(
@@ -268,14 +281,15 @@ export async function serve(
 ): Promise<Server> {
   const process = new GroupProcess(cmd, options.logPath, { cwd: options.cwd, env: options.env });
   const origin = `http://127.0.0.1:${options.port}`;
+  const readyPath = options.readyPath ?? "/_lunora/status";
   let exited = false;
   process.status.then(() => exited = true);
   try {
     const state = await waitFor(
-      `${name} to answer /_lunora/status`,
+      `${name} to answer ${readyPath}`,
       async () => {
         if (exited) return "exited";
-        const response = await fetch(`${origin}/_lunora/status`);
+        const response = await fetch(`${origin}${readyPath}`);
         await response.body?.cancel();
         return response.status === 200 ? "ready" : undefined;
       },

@@ -63,8 +63,9 @@ export async function copyApp(from: string, to: string): Promise<string> {
 
 /**
  * Makes the app under test in `to` (fresh): a copy of the installed example `from`
- * ({@linkcode copyApp}) with `app/` laid over its files, none of them replaced, and its
- * wrangler.jsonc `main` pointed at the test entry.
+ * ({@linkcode copyApp}) with the overlay added to its files (none of them replaced), and both
+ * wrangler.jsonc's `main` and `lunora()`'s `serverEntry` in astro.config.mjs pointed at the test
+ * entry.
  */
 export async function makeAppUnderTest(from: string, to: string): Promise<string> {
   await copyApp(from, to);
@@ -85,10 +86,18 @@ export async function makeAppUnderTest(from: string, to: string): Promise<string
       added++;
     }
   }
-  const config = join(to, "wrangler.jsonc");
-  const text = Deno.readTextFileSync(config);
-  const main = /^(\s*"main"\s*:\s*)"src\/worker\.ts"/m;
-  assert(main.test(text), `${config} has no "main": "src/worker.ts" to point at the test entry`);
-  Deno.writeTextFileSync(config, text.replace(main, `$1"${TEST_ENTRY}"`));
-  return `${to}: the example, ${added} test files, main = ${TEST_ENTRY}`;
+  rewrite(
+    join(to, "wrangler.jsonc"),
+    /^(\s*"main"\s*:\s*)"src\/worker\.ts"/m,
+    `$1"${TEST_ENTRY}"`,
+  );
+  rewrite(join(to, "astro.config.mjs"), /\blunora\(\)/, `lunora({ serverEntry: "${TEST_ENTRY}" })`);
+  return `${to}: the example, ${added} test files, wrangler main and lunora() on ${TEST_ENTRY}`;
+}
+
+/** Replaces the one match of `pattern` in `file`; fails when there is none. */
+function rewrite(file: string, pattern: RegExp, replacement: string): void {
+  const text = Deno.readTextFileSync(file);
+  assert(pattern.test(text), `${file} has no ${pattern} to point at the test entry`);
+  Deno.writeTextFileSync(file, text.replace(pattern, replacement));
 }

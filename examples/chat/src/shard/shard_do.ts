@@ -11,7 +11,6 @@
  *   in a result reaches `@lunora/astro/server` and the islands as itself.
  */
 import { callerKey, migrateDedup, recall, remember } from "./dedup.ts";
-import { migrateFaults, plannedFault, RetryableFault } from "./faults.ts";
 import { functions, migrate } from "./functions.ts";
 import {
   type ClientFrame,
@@ -57,8 +56,11 @@ interface Attachment {
 const MAX_SUBSCRIPTIONS = 8;
 const NO_IDS: CallIds = Object.freeze({ mutationId: null, clientId: null });
 
-function lookup(functionPath: string, system: boolean): ShardFunction {
-  const fn = Object.hasOwn(functions, functionPath) ? functions[functionPath] : undefined;
+/** A shard's functions by `module:name` path (`functions.ts` holds the app's). */
+export type FunctionTable = Record<string, ShardFunction>;
+
+function lookup(table: FunctionTable, functionPath: string, system: boolean): ShardFunction {
+  const fn = Object.hasOwn(table, functionPath) ? table[functionPath] : undefined;
   if (!fn || (fn.internal && !system)) {
     throw new ShardError(
       "NOT_FOUND",
@@ -79,12 +81,17 @@ function send(socket: HibernatingWebSocket, frame: unknown): void {
 
 export class ShardDO {
   readonly #state: ShardState;
+  readonly #functions: FunctionTable;
 
-  constructor(state: ShardState, _env: unknown) {
+  /**
+   * workerd passes `state` and `env`. `table` is what the shard serves: the app's `functions`,
+   * unless a subclass passes a larger table (one with extra functions for its own tests, say).
+   */
+  constructor(state: ShardState, _env: unknown, table: FunctionTable = functions) {
     this.#state = state;
+    this.#functions = table;
     migrate(state.storage.sql);
     migrateDedup(state.storage.sql);
-    migrateFaults(state.storage.sql);
     // Keep-alive pings are answered by the runtime without waking the object.
     state.setWebSocketAutoResponse(autoResponse("lunora-ping", "lunora-pong"));
   }
@@ -109,14 +116,12 @@ export class ShardDO {
     try {
       const { functionPath, args } = parseCall(await request.text());
       const system = request.headers.get("x-lunora-system") === "1";
-      const fn = lookup(functionPath, system);
+      const fn = lookup(this.#functions, functionPath, system);
       const ids = readIds(request.headers);
       const ctx = this.#context(readIdentity(request.headers), system, ids);
       if (fn.kind === "mutation") return jsonText(this.#mutate(fn, ctx, args));
       return json({ result: encodeWire(this.#run(fn, ctx, args)) });
     } catch (error) {
-      // Rejecting the fetch is how workerd reports a `retryable` failure to the worker.
-      if (error instanceof RetryableFault) throw error;
       return json(errorBody(error), errorStatus(error));
     }
   }
@@ -141,18 +146,15 @@ export class ShardDO {
   #mutate(fn: ShardFunction, ctx: FunctionContext, raw: Record<string, unknown>): string {
     const { sql, ids: { mutationId } } = ctx;
     const caller = callerKey(ctx.identity, ctx.ids);
-    const fault = plannedFault(sql, mutationId);
     const { envelope, ran } = this.#state.storage.transactionSync(() => {
       const recorded = caller === null ? null : recall(sql, caller, mutationId!);
       if (recorded !== null) return { envelope: recorded, ran: false };
-      if (fault === "before-write") throw new RetryableFault("before the write");
       const args = fn.args(decodeWire(raw) as Record<string, unknown>);
       const envelope = JSON.stringify({ result: encodeWire(fn.handler(ctx, args)) });
       if (caller !== null) remember(sql, caller, mutationId!, envelope, Date.now());
       return { envelope, ran: true };
     });
     if (ran) this.#pushChanges();
-    if (fault === "after-commit") throw new RetryableFault("after the commit");
     return envelope;
   }
 
@@ -188,7 +190,7 @@ export class ShardDO {
       return;
     }
     try {
-      const fn = lookup(frame.functionPath, false);
+      const fn = lookup(this.#functions, frame.functionPath, false);
       if (fn.kind !== "query") {
         throw new ShardError(
           "BAD_REQUEST",
@@ -260,7 +262,7 @@ export class ShardDO {
         let outcome = outcomes.get(key);
         if (!outcome) {
           try {
-            const fn = lookup(sub.functionPath, false);
+            const fn = lookup(this.#functions, sub.functionPath, false);
             const data = encodeWire(
               this.#run(
                 fn,

@@ -40,6 +40,7 @@ export type {
   LunoraIntegrationHooks,
 } from "./src/integration/astro_types.ts";
 export { withLunora } from "./src/worker/with_lunora.ts";
+export type { ServerTimingMode } from "./src/worker/server_timing.ts";
 export type {
   CorsOptions,
   CsrfOptions,

@@ -33,10 +33,13 @@ export type {
   AstroConfigDoneOptionsLike,
   AstroConfigLike,
   AstroConfigSetupOptionsLike,
+  AstroDevToolbarAppLike,
   AstroInjectedTypeLike,
   AstroIntegrationLike,
   AstroIntegrationLoggerLike,
   AstroIntegrationMiddlewareLike,
+  AstroServerSetupOptionsLike,
+  AstroToolbarServerLike,
   LunoraIntegrationHooks,
 } from "./src/integration/astro_types.ts";
 export { withLunora } from "./src/worker/with_lunora.ts";

@@ -62,8 +62,18 @@ export interface RequestScope {
    * the same response `/_lunora/rpc` would.
    */
   run(envelope: string, call: InProcessCall): Promise<Response>;
-  /** Records one finished call of a server client made for this page. */
-  record(entry: ServerCallRecord): void;
+  /**
+   * Times a call a server client made for this page (`inProcess`, or over HTTP), from now until
+   * `result` settles, and records it then (`outcome` is `"ok"`, or the rejection's `code`).
+   * Resolves or rejects as `result` does.
+   */
+  track<T>(
+    result: Promise<T>,
+    functionPath: string,
+    kind: InProcessCallKind,
+    shardKey: string | undefined,
+    inProcess: boolean,
+  ): Promise<T>;
 }
 
 interface Registry {

@@ -281,10 +281,25 @@ export interface FakeScope extends RequestScope {
   recorded: ServerCallRecord[];
 }
 
-/** A request scope that runs envelopes with `run` and keeps what is recorded. */
+/** A request scope that runs envelopes with `run` and keeps what is recorded (in 0 ms). */
 export function scopeOf(run: InProcessRun): FakeScope {
   const recorded: ServerCallRecord[] = [];
-  return { run, record: (entry) => void recorded.push(entry), recorded };
+  return {
+    run,
+    recorded,
+    track: (result, functionPath, kind, shardKey, inProcess) => {
+      const via = inProcess ? "in-process" : "http";
+      const record = (outcome: string) =>
+        recorded.push({ functionPath, kind, shardKey, durationMs: 0, via, outcome });
+      return result.then((value) => {
+        record("ok");
+        return value;
+      }, (error) => {
+        record(error.code);
+        throw error;
+      });
+    },
+  };
 }
 
 /** An in-process transport that records every call. */

@@ -50,7 +50,7 @@ class Field extends Key { #field = 1; constructor(key: object) { super(key); } }
 let fieldThrows = false;
 try { new Field(Object.freeze({})); } catch { fieldThrows = true; }
 const ctx = Object.freeze({ waitUntil() {} });
-setRequestScope([ctx], { run: () => Promise.resolve(new Response("frozen")), record() {} });
+setRequestScope([ctx], { run: () => Promise.resolve(new Response("frozen")), track: (result) => result });
 const found = await (await getRequestScope(ctx)!.run("{}", { kind: "query" })).text();
 console.log(JSON.stringify({ fieldThrows, found }));
 `,

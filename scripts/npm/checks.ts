@@ -229,13 +229,18 @@ function typeCheckConsumer(
   [...names].forEach(([subpath, n], index) => {
     const specifier = specifierFor(packageName, subpath);
     const file = join(dir, `entry_${index}.ts`);
+    // A default export (`./toolbar`) is imported under a local name.
+    const local = (name: string) => name === "default" ? "defaultExport" : name;
     Deno.writeTextFileSync(
       file,
       [
         `import * as entry from "${specifier}";`,
         `export type { ${n.all.join(", ")} } from "${specifier}";`,
-        `import { ${n.runtime.join(", ")} } from "${specifier}";`,
-        `export const values: unknown[] = [${n.runtime.join(", ")}];`,
+        `import { ${
+          n.runtime.map((name) => name === "default" ? `default as ${local(name)}` : name)
+            .join(", ")
+        } } from "${specifier}";`,
+        `export const values: unknown[] = [${n.runtime.map(local).join(", ")}];`,
         `export { entry };`,
         "",
       ].join("\n"),

@@ -413,26 +413,12 @@ export function createServerClient(options: ServerClientOptions): ServerClient {
       clientId: clientId ??= crypto.randomUUID(),
     };
     const scope = requestScope();
-    if (scope === undefined) return await readRpcResponse(await send(envelope, call, undefined));
-    // The page's record (its Server-Timing, the dev toolbar): every call, in process or not.
     const inProcess = samePage ? scope : undefined;
-    const started = performance.now();
-    let outcome = "ok";
-    try {
-      return await readRpcResponse(await send(envelope, call, inProcess));
-    } catch (error) {
-      outcome = (error as LunoraServerError).code ?? "INTERNAL";
-      throw error;
-    } finally {
-      scope.record({
-        functionPath,
-        kind,
-        shardKey,
-        durationMs: performance.now() - started,
-        via: inProcess === undefined ? "http" : "in-process",
-        outcome,
-      });
-    }
+    const result = send(envelope, call, inProcess).then(readRpcResponse);
+    // The page's record (its Server-Timing, the dev toolbar): every call, in process or not.
+    return await (scope === undefined
+      ? result
+      : scope.track(result, functionPath, kind, shardKey, inProcess !== undefined));
   }
 
   const client = {

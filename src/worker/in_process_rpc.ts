@@ -7,6 +7,7 @@
  */
 import {
   type InProcessCall,
+  type InProcessCallKind,
   type RequestScope,
   type ServerCallRecord,
   setRequestScope,
@@ -84,9 +85,31 @@ export class PageScope<Env> implements RequestScope {
     }
   }
 
-  /** Records one finished call. */
-  record(entry: ServerCallRecord): void {
-    (this.calls ??= []).push(entry);
+  /** Times `result` from now and records the call when it settles. */
+  track<T>(
+    result: Promise<T>,
+    functionPath: string,
+    kind: InProcessCallKind,
+    shardKey: string | undefined,
+    inProcess: boolean,
+  ): Promise<T> {
+    const started = performance.now();
+    const record = (outcome: string) =>
+      (this.calls ??= []).push({
+        functionPath,
+        kind,
+        shardKey,
+        durationMs: performance.now() - started,
+        via: inProcess ? "in-process" : "http",
+        outcome,
+      });
+    return result.then((value) => {
+      record("ok");
+      return value;
+    }, (error) => {
+      record(String((error as { code?: unknown } | null)?.code ?? "INTERNAL"));
+      throw error;
+    });
   }
 }
 

@@ -14,7 +14,8 @@
  *    serializer; in Chromium its first render equals the server HTML), the prerendered `/about`
  *    served as a static asset, and the server island rendered in process.
  * 3. The same app under `astro dev`, in a copy under `.out/e2e/dev-app/`: SSR with the in-process
- *    preload, RPC, WebSocket push, `/about`, the server island, then an edit to a shard function
+ *    preload, RPC, WebSocket push, `/about`, the server island, the detailed `Server-Timing` and
+ *    the Lunora dev toolbar app in Chromium (`toolbar.ts`), then an edit to a shard function
  *    that answers without a restart, the earlier rows still there.
  * 4. `examples/chat-astro6` (Astro 6 + @astrojs/cloudflare 13, same sources): build (with
  *    `/about` prerendered and `ShardDO` still exported), start, SSR page + RPC + in-process
@@ -60,6 +61,13 @@ import {
 } from "./checks.ts";
 import { checkHotReload, copyApp, startDev, warmUp } from "./dev.ts";
 import { checkFormWrites } from "./writes.ts";
+import {
+  addToolbarProbe,
+  checkNoToolbarInBuild,
+  checkServerTimingInBuild,
+  checkServerTimingInDev,
+  checkToolbarApp,
+} from "./toolbar.ts";
 import { freePort, run } from "../process.ts";
 import { Report, runScript } from "../report.ts";
 import { TcpProxy } from "../tcp_proxy.ts";
@@ -209,6 +217,8 @@ async function main(): Promise<void> {
     apiOrigin,
   };
   await checkBuildOutput(ctx, CHAT);
+  await checkNoToolbarInBuild(ctx, CHAT);
+  await checkServerTimingInBuild(ctx);
   await checkSsr(ctx);
   await checkInProcess(ctx);
   await checkIslandProps(ctx);
@@ -232,6 +242,7 @@ async function main(): Promise<void> {
   // astro dev: the same app, no build, in a copy that a check may edit.
   const devDir = join(OUT, "dev-app");
   await report.step("chat (astro dev): copy the app", () => copyApp(CHAT, devDir));
+  await report.step("chat (astro dev): add the toolbar probe page", () => addToolbarProbe(devDir));
   const dev = await report.step("chat (astro dev): D1 migrations + astro dev start", async () => {
     const started = await startDev(devDir, env, {
       port: freePort(),
@@ -261,6 +272,8 @@ async function main(): Promise<void> {
   await checkPush(devCtx);
   await checkPrerendered(devCtx);
   await checkServerIsland(devCtx);
+  await checkServerTimingInDev(devCtx);
+  if (chromium) await report.step("chat (astro dev): toolbar", () => checkToolbarApp(devCtx));
   await checkHotReload(devCtx, devDir);
   await report.step("chat (astro dev): stop", () => stop(dev));
 

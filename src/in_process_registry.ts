@@ -67,14 +67,16 @@ export interface RequestScope {
    * `result` settles, and records it then (`outcome` is `"ok"`, or the rejection's `code`).
    * Resolves or rejects as `result` does.
    */
-  track<T>(
-    result: Promise<T>,
-    functionPath: string,
-    kind: InProcessCallKind,
-    shardKey: string | undefined,
-    inProcess: boolean,
-  ): Promise<T>;
+  track<T>(result: Promise<T>, ...call: TrackedCall): Promise<T>;
 }
+
+/** What {@linkcode RequestScope.track} learns about a call besides its result. */
+export type TrackedCall = [
+  functionPath: string,
+  kind: InProcessCallKind,
+  shardKey: string | undefined,
+  inProcess: boolean,
+];
 
 interface Registry {
   set(key: object, scope: RequestScope): void;

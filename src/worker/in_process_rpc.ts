@@ -7,10 +7,10 @@
  */
 import {
   type InProcessCall,
-  type InProcessCallKind,
   type RequestScope,
   type ServerCallRecord,
   setRequestScope,
+  type TrackedCall,
 } from "../in_process_registry.ts";
 import type { ExecutionContextLike } from "../types.ts";
 import type { CompiledOptions } from "./compile_options.ts";
@@ -86,13 +86,8 @@ export class PageScope<Env> implements RequestScope {
   }
 
   /** Times `result` from now and records the call when it settles. */
-  track<T>(
-    result: Promise<T>,
-    functionPath: string,
-    kind: InProcessCallKind,
-    shardKey: string | undefined,
-    inProcess: boolean,
-  ): Promise<T> {
+  track<T>(result: Promise<T>, ...call: TrackedCall): Promise<T> {
+    const [functionPath, kind, shardKey, inProcess] = call;
     const started = performance.now();
     const record = (outcome: string) =>
       (this.calls ??= []).push({

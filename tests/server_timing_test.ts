@@ -244,3 +244,22 @@ Deno.test("a 101 from Astro is returned as the very object, untouched", async ()
   assert.equal(response, upgrade);
   assert.equal(response.headers.get("server-timing"), null);
 });
+
+Deno.test("a shard key or error code cannot add an entry or break out of its desc", async () => {
+  const h = pageWith(
+    (client) =>
+      client.query(list, { channel: "x" }, { shardKey: 'a", evil;dur=1;desc="b' }).catch(() => {}),
+    { serverTiming: "detailed" },
+    {
+      behaviour: () =>
+        Response.json({ error: { code: 'E", x;dur=9\\', message: "no" } }, { status: 400 }),
+    },
+  );
+  const value = (await h.fetch(new Request(`${ORIGIN}/`))).headers.get("server-timing")!;
+  const entries = value.split(", ");
+  assert.equal(entries.length, 2, value);
+  assert.match(
+    entries[1]!,
+    /^lunora-1;dur=[\d.]+;desc="query messages:list shard=a%22%2C%20evil%3Bdur%3D1%3Bdesc%3D%22b in-process E%22%2C%20x%3Bdur%3D9%5C"$/,
+  );
+});

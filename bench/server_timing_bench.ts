@@ -12,6 +12,13 @@
  *
  *   deno bench --unstable-unsafe-proto bench/server_timing_bench.ts
  *
+ * With `LUNORA_BENCH_BASE` set to a checkout of the code before `Server-Timing` (e.g.
+ * `git archive main | tar -x -C /tmp/lunora-base`), the `no calls` group also runs that
+ * checkout's `withLunora` on the same host, and makes it the baseline:
+ *
+ *   LUNORA_BENCH_BASE=/tmp/lunora-base deno bench -A --unstable-unsafe-proto \
+ *     bench/server_timing_bench.ts
+ *
  * @module
  */
 import { withLunora } from "../mod.ts";
@@ -44,8 +51,30 @@ const busyOn = withLunora(busyHost, factory(false));
 const newPage = () =>
   new Request("https://app.test/channels/general", { headers: { accept: "text/html" } });
 
+/** `LUNORA_BENCH_BASE`, when it is set and readable. */
+function basePath(): string | undefined {
+  try {
+    return Deno.env.get("LUNORA_BENCH_BASE") || undefined;
+  } catch {
+    return undefined; // no --allow-env: no base
+  }
+}
+
+const base = basePath();
+const baseWorker = base === undefined ? undefined : (await import(
+  new URL("mod.ts", `file://${base.replace(/\/?$/, "/")}`).href
+) as { withLunora: typeof withLunora }).withLunora(quietHost, factory(false));
+
 const noCalls = { group: "page, no calls: Server-Timing vs off", n: 200_000, warmup: 20_000 };
-Deno.bench("serverTiming: false (no record read)", { ...noCalls, baseline: true }, async () => {
+if (baseWorker !== undefined) {
+  Deno.bench("base checkout (before Server-Timing)", { ...noCalls, baseline: true }, async () => {
+    await baseWorker.fetch(newPage(), env, { waitUntil() {} });
+  });
+}
+Deno.bench("serverTiming: false (no record read)", {
+  ...noCalls,
+  baseline: baseWorker === undefined,
+}, async () => {
   await quietOff.fetch(newPage(), env, { waitUntil() {} });
 });
 Deno.bench("default (Server-Timing when calls were made)", noCalls, async () => {

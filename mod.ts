@@ -39,13 +39,17 @@ export type {
   AstroConfigDoneOptionsLike,
   AstroConfigLike,
   AstroConfigSetupOptionsLike,
+  AstroDevToolbarAppLike,
   AstroInjectedTypeLike,
   AstroIntegrationLike,
   AstroIntegrationLoggerLike,
   AstroIntegrationMiddlewareLike,
+  AstroServerSetupOptionsLike,
+  AstroToolbarServerLike,
   LunoraIntegrationHooks,
 } from "./src/integration/astro_types.ts";
 export { withLunora } from "./src/worker/with_lunora.ts";
+export type { ServerTimingMode } from "./src/worker/server_timing.ts";
 export type {
   CorsOptions,
   CsrfOptions,

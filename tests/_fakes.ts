@@ -2,7 +2,7 @@
  * Shared test fakes: a Durable Object namespace that records every call, an execution context
  * whose `waitUntil` breaks if called unbound, host spies and a recording fetch.
  */
-import type { InProcessCall, InProcessTransport } from "../src/in_process_registry.ts";
+import type { InProcessCall, RequestScope, ServerCallRecord } from "../src/in_process_registry.ts";
 import { withLunora } from "../src/worker/with_lunora.ts";
 import type { LunoraOptions } from "../src/worker/options.ts";
 import type {
@@ -272,8 +272,38 @@ export interface TransportCall {
   call: InProcessCall;
 }
 
+/** How a request scope runs an envelope in process. */
+export type InProcessRun = (envelope: string, call: InProcessCall) => Promise<Response>;
+
+/** A request scope whose record of finished calls a test can read. */
+export interface FakeScope extends RequestScope {
+  /** The calls the server client recorded, in the order they finished. */
+  recorded: ServerCallRecord[];
+}
+
+/** A request scope that runs envelopes with `run` and keeps what is recorded (in 0 ms). */
+export function scopeOf(run: InProcessRun): FakeScope {
+  const recorded: ServerCallRecord[] = [];
+  return {
+    run,
+    recorded,
+    track: (result, functionPath, kind, shardKey, inProcess) => {
+      const via = inProcess ? "in-process" : "http";
+      const record = (outcome: string) =>
+        recorded.push({ functionPath, kind, shardKey, durationMs: 0, via, outcome });
+      return result.then((value) => {
+        record("ok");
+        return value;
+      }, (error) => {
+        record(error.code);
+        throw error;
+      });
+    },
+  };
+}
+
 /** An in-process transport that records every call. */
-export interface RecordingTransport extends InProcessTransport {
+export interface RecordingTransport extends InProcessRun {
   calls: TransportCall[];
   /** The envelopes received, in order. */
   envelopes: string[];

@@ -232,6 +232,8 @@ function typeCheckConsumer(
   [...names].forEach(([subpath, n], index) => {
     const specifier = specifierFor(packageName, subpath);
     const file = join(dir, `entry_${index}.ts`);
+    // A default export (`./toolbar`) is imported under a local name.
+    const local = (name: string) => name === "default" ? "defaultExport" : name;
     Deno.writeTextFileSync(
       file,
       [

@@ -6,10 +6,10 @@
  * @module
  */
 import {
-  getInProcessTransport,
+  getRequestScope,
   type InProcessCall,
   type InProcessCallKind,
-  type InProcessTransport,
+  type RequestScope,
 } from "../in_process_registry.ts";
 import { encodeWire } from "../wire/codec.ts";
 import { LunoraServerError, readRpcResponse } from "../wire/error_envelope.ts";
@@ -341,10 +341,11 @@ export function createServerClient(options: ServerClientOptions): ServerClient {
   const endpoint = base.href.replace(/\/$/, "") + RPC_PATH;
   const samePage = pageOrigin !== undefined && pageOrigin === base.origin;
 
-  function transport(): InProcessTransport | undefined {
-    if (!samePage) return undefined;
-    const locals = context!.locals as { cfContext?: unknown } | undefined;
-    return getInProcessTransport(locals?.cfContext) ?? getInProcessTransport(context!.request);
+  /** The page invocation's scope, when the composed worker is rendering the page. */
+  function requestScope(): RequestScope | undefined {
+    if (context === undefined) return undefined;
+    const locals = context.locals as { cfContext?: unknown } | undefined;
+    return getRequestScope(locals?.cfContext) ?? getRequestScope(context.request);
   }
 
   function headers(call: InProcessCall): Headers {
@@ -363,12 +364,15 @@ export function createServerClient(options: ServerClientOptions): ServerClient {
     return out;
   }
 
-  async function send(envelope: string, call: InProcessCall): Promise<Response> {
-    const inProcess = transport();
+  async function send(
+    envelope: string,
+    call: InProcessCall,
+    inProcess: RequestScope | undefined,
+  ): Promise<Response> {
     let response: unknown;
     try {
       response = inProcess !== undefined
-        ? await inProcess(envelope, call)
+        ? await inProcess.run(envelope, call)
         : await (customFetch ?? fetch)(endpoint, {
           method: "POST",
           headers: headers(call),
@@ -408,7 +412,13 @@ export function createServerClient(options: ServerClientOptions): ServerClient {
       mutationId: idempotencyKey ?? crypto.randomUUID(),
       clientId: clientId ??= crypto.randomUUID(),
     };
-    return await readRpcResponse(await send(envelope, call));
+    const scope = requestScope();
+    const inProcess = samePage ? scope : undefined;
+    const result = send(envelope, call, inProcess).then(readRpcResponse);
+    // The page's record (its Server-Timing, the dev toolbar): every call, in process or not.
+    return await (scope === undefined
+      ? result
+      : scope.track(result, functionPath, kind, shardKey, inProcess !== undefined));
   }
 
   const client = {

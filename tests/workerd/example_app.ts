@@ -58,6 +58,7 @@ export function tarballIsFresh(): boolean {
     "mod.ts",
     "server.ts",
     "middleware.ts",
+    "toolbar.ts",
     "deno.json",
     "src",
     "README.md",

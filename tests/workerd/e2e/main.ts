@@ -14,8 +14,10 @@
  *    The Astro-app parts too: the React island fed by props (Date and bigint through Astro's
  *    serializer; in Chromium its first render equals the server HTML), the prerendered `/about`
  *    served as a static asset, and the server island rendered in process.
- * 3. The same app under `astro dev`, in another app under test, `.out/e2e/dev-app/`: SSR with the in-process
- *    preload, RPC, WebSocket push, `/about`, the server island, then an edit to a shard function
+ * 3. The same app under `astro dev`, in another app under test, `.out/e2e/dev-app/`: SSR with the
+ *    in-process preload, RPC, WebSocket push, `/about`, the server island, the detailed
+ *    `Server-Timing` and the Lunora dev toolbar app in Chromium (`toolbar.ts`), then an edit to a
+ *    shard function
  *    that answers without a restart, the earlier rows still there.
  * 4. `examples/chat-astro6` (Astro 6 + @astrojs/cloudflare 13, same sources), as an app under
  *    test in `.out/e2e/chat-astro6/`: build (with
@@ -63,6 +65,13 @@ import {
 import { checkHotReload, startDev, warmUp } from "./dev.ts";
 import { makeAppUnderTest, OVERLAY_SOURCES } from "../example_under_test/overlay.ts";
 import { checkFormWrites } from "./writes.ts";
+import {
+  addToolbarProbe,
+  checkNoToolbarInBuild,
+  checkServerTimingInBuild,
+  checkServerTimingInDev,
+  checkToolbarApp,
+} from "./toolbar.ts";
 import { freePort, run } from "../process.ts";
 import { Report, runScript } from "../report.ts";
 import { TcpProxy } from "../tcp_proxy.ts";
@@ -218,6 +227,8 @@ async function main(): Promise<void> {
     apiOrigin,
   };
   await checkBuildOutput(ctx, chat);
+  await checkNoToolbarInBuild(ctx, chat);
+  await checkServerTimingInBuild(ctx);
   await checkSsr(ctx);
   await checkInProcess(ctx);
   await checkIslandProps(ctx);
@@ -241,6 +252,7 @@ async function main(): Promise<void> {
   // astro dev: the same app, no build, in an app under test that a check may edit.
   const devDir = join(OUT, "dev-app");
   await report.step("chat (astro dev): the app under test", () => makeAppUnderTest(CHAT, devDir));
+  await report.step("chat (astro dev): add the toolbar probe page", () => addToolbarProbe(devDir));
   const dev = await report.step("chat (astro dev): D1 migrations + astro dev start", async () => {
     const started = await startDev(devDir, env, {
       port: freePort(),
@@ -270,6 +282,8 @@ async function main(): Promise<void> {
   await checkPush(devCtx);
   await checkPrerendered(devCtx);
   await checkServerIsland(devCtx);
+  await checkServerTimingInDev(devCtx);
+  if (chromium) await report.step("chat (astro dev): toolbar", () => checkToolbarApp(devCtx));
   await checkHotReload(devCtx, devDir);
   await report.step("chat (astro dev): stop", () => stop(dev));
 

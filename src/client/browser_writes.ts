@@ -7,6 +7,7 @@
 import { type CallKind, readCallOptions } from "../wire/call_options.ts";
 import { assertFunctionPath } from "../wire/function_reference.ts";
 import { type BrowserRpcResult, callRpc } from "./browser_rpc.ts";
+import { isPlainObject } from "./lunora_client.ts";
 
 /** What a client hands to each call. */
 export interface WriteContext {
@@ -15,12 +16,6 @@ export interface WriteContext {
   /** The bearer token for `authorization`, when the client has one. */
   authToken(): Promise<string | undefined>;
   fetch?: typeof fetch;
-}
-
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  if (typeof value !== "object" || value === null) return false;
-  const proto = Object.getPrototypeOf(value);
-  return proto === Object.prototype || proto === null;
 }
 
 /**

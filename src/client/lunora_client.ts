@@ -242,7 +242,8 @@ async function readToken(source: TokenSource | undefined): Promise<string | unde
   return token === "" ? undefined : token;
 }
 
-function isPlainObject(value: unknown): value is Record<string, unknown> {
+/** Whether `value` is a plain object (`{}` or `Object.create(null)`), as call arguments must be. */
+export function isPlainObject(value: unknown): value is Record<string, unknown> {
   if (typeof value !== "object" || value === null) return false;
   const proto = Object.getPrototypeOf(value);
   return proto === Object.prototype || proto === null;

@@ -4,10 +4,12 @@
  *
  * @module
  */
-import { type CallKind, readCallOptions } from "../wire/call_options.ts";
 import { assertFunctionPath } from "../wire/function_reference.ts";
 import { type BrowserRpcResult, callRpc } from "./browser_rpc.ts";
 import { isPlainObject } from "./lunora_client.ts";
+
+/** The kind of a browser call. */
+export type CallKind = "query" | "mutation" | "action";
 
 /** What a client hands to each call. */
 export interface WriteContext {
@@ -34,7 +36,16 @@ export async function runCall(
     "function reference",
   );
   const what = `Cannot run ${kind} ${JSON.stringify(functionPath)}`;
-  const { shardKey, idempotencyKey } = readCallOptions(what, kind, callOptions);
+  const { shardKey, idempotencyKey } = (callOptions ?? {}) as {
+    shardKey?: unknown;
+    idempotencyKey?: unknown;
+  };
+  if (shardKey !== undefined && typeof shardKey !== "string") {
+    throw new TypeError(`${what}: "shardKey" must be a string, got ${typeof shardKey}`);
+  }
+  if (idempotencyKey !== undefined && kind !== "mutation") {
+    throw new TypeError(`${what}: only a mutation takes "idempotencyKey"`);
+  }
   if (args !== undefined && args !== null && !isPlainObject(args)) {
     throw new TypeError(`${what}: "args" must be a plain object`);
   }
@@ -46,7 +57,10 @@ export async function runCall(
     args: (args ?? {}) as Record<string, unknown>,
     clientId: context.clientId,
     ...(shardKey === undefined ? {} : { shardKey }),
-    ...(kind === "mutation" ? { idempotencyKey: idempotencyKey ?? crypto.randomUUID() } : {}),
+    // One id for the logical write: callRpc checks it and keeps it across its retries.
+    ...(kind === "mutation"
+      ? { idempotencyKey: (idempotencyKey as string | undefined) ?? crypto.randomUUID() }
+      : {}),
     ...(token === undefined ? {} : { authorization: `Bearer ${token}` }),
     ...(context.fetch ? { fetch: context.fetch } : {}),
   });

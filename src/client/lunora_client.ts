@@ -6,7 +6,6 @@
  *
  * @module
  */
-import type { CallKind } from "../wire/call_options.ts";
 import {
   assertFunctionPath,
   type CallArgs,
@@ -16,6 +15,7 @@ import {
 import { checkPreloaded, deserializePreloaded, type Preloaded } from "../wire/preloaded_token.ts";
 import type { WebSocketConstructorLike } from "./connection.ts";
 import { registerDevtools } from "./devtools.ts";
+import type { CallKind } from "./browser_writes.ts";
 import { createLiveStore, type LiveStore, type StoreHost } from "./live_store.ts";
 import type { LiveQuerySpec, Registry } from "./subscription_registry.ts";
 

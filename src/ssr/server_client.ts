@@ -19,7 +19,6 @@ import {
   type FunctionReference,
   type ReturnOf,
 } from "../wire/function_reference.ts";
-import { codePoint, readCallOptions, UNSENDABLE } from "../wire/call_options.ts";
 
 /**
  * The part of Astro's render context the server client reads: `Astro` in `.astro`
@@ -165,6 +164,9 @@ export interface ServerClient {
 }
 
 const RPC_PATH = "/_lunora/rpc";
+const UNSENDABLE = /[^\x20-\x7e]/;
+const KEY_CHARACTER = /[^\x21-\x7e]/;
+const MAX_KEY_LENGTH = 255;
 const QUERY_CALL: InProcessCall = Object.freeze({ kind: "query" });
 const ACTION_CALL: InProcessCall = Object.freeze({ kind: "action" });
 
@@ -181,6 +183,12 @@ export function prerenderedError(prefix: string): TypeError {
     `${prefix}: the page is prerendered and has no visitor; use createServerClient({ url }) ` +
       "at build time, or export const prerender = false",
   );
+}
+
+function codePoint(text: string, pattern: RegExp = UNSENDABLE): string {
+  const index = text.search(pattern);
+  const hex = text.codePointAt(index)!.toString(16).toUpperCase().padStart(4, "0");
+  return `U+${hex} at index ${index}`;
 }
 
 function checkContext(context: unknown): AstroContextLike {
@@ -403,6 +411,46 @@ export function createServerClient(options: ServerClientOptions): ServerClient {
       run("action", ref, args, callOptions),
   };
   return client as ServerClient;
+}
+
+/** The per-call options, checked for `kind`; throws a `TypeError` naming the problem. */
+function readCallOptions(
+  what: string,
+  kind: InProcessCallKind,
+  options: unknown,
+): { shardKey?: string; idempotencyKey?: string } {
+  if (options === undefined || options === null) return {};
+  if (typeof options !== "object") {
+    throw new TypeError(`${what}: options must be an object, got ${typeof options}`);
+  }
+  const { shardKey, idempotencyKey } = options as MutationOptions;
+  if (shardKey !== undefined && typeof shardKey !== "string") {
+    throw new TypeError(`${what}: "shardKey" must be a string, got ${typeof shardKey}`);
+  }
+  if (idempotencyKey === undefined) return { shardKey };
+  if (kind !== "mutation") {
+    const why = kind === "action" ? " (actions are never retried)" : "";
+    throw new TypeError(`${what}: only a mutation takes "idempotencyKey"${why}`);
+  }
+  return { shardKey, idempotencyKey: checkIdempotencyKey(what, idempotencyKey) };
+}
+
+/** An idempotency key is 1 to 255 characters from `!` to `~`; it is never quoted whole. */
+function checkIdempotencyKey(what: string, key: unknown): string {
+  const problem = typeof key !== "string"
+    ? `got ${typeof key}`
+    : key.length === 0 || key.length > MAX_KEY_LENGTH
+    ? `got ${key.length} characters`
+    : KEY_CHARACTER.test(key)
+    ? `it contains ${codePoint(key, KEY_CHARACTER)}`
+    : undefined;
+  if (problem !== undefined) {
+    throw new TypeError(
+      `${what}: "idempotencyKey" must be a string of 1 to 255 characters from ! to ~ ` +
+        `(printable ASCII without space), ${problem}`,
+    );
+  }
+  return key as string;
 }
 
 /** The JSON text of `{"args","functionPath"[,"shardKey"]}`, in that key order. */

@@ -74,7 +74,7 @@ export {
   preloadQuery,
   type PreloadQueryOptions,
 } from "./src/ssr/preload.ts";
-export { deserializePreloaded, serializePreloaded } from "./src/ssr/token.ts";
+export { deserializePreloaded, serializePreloaded } from "./src/wire/preloaded_token.ts";
 export {
   type AuthLike,
   getServerSession,

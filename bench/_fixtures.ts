@@ -66,3 +66,11 @@ export function jsonAnswer(body: string): () => Response {
 
 /** An execution context; `waitUntil` does nothing. */
 export const ctx: { waitUntil(promise: Promise<unknown>): void } = { waitUntil() {} };
+
+/** A row as a Lunora list query returns it: `_id` and `_creationTime` first. */
+export type ListRow = MessageRow & { _id: string; _creationTime: number };
+
+/** `count` message rows with `_id` and ascending `_creationTime`, a `messages:list` page. */
+export function listRows(count: number): ListRow[] {
+  return messageRows(count).map((row) => ({ _id: row.id, _creationTime: row.createdAt, ...row }));
+}

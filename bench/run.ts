@@ -17,6 +17,7 @@
 
 import { minifiedGraphSize, SIZE_BUDGETS } from "../scripts/npm/graph_size.ts";
 import { median } from "./_median.ts";
+import { clientTargets } from "./client_targets.ts";
 
 const BENCH_FLAGS = [
   "--unstable-unsafe-proto",
@@ -24,6 +25,7 @@ const BENCH_FLAGS = [
   "--allow-write",
   "--allow-run",
   "--allow-net=127.0.0.1",
+  "--allow-env=NODE_ENV", // nanostores reads it (the client benches)
 ];
 const benchDir = new URL(".", import.meta.url).pathname;
 const root = new URL("..", import.meta.url).pathname;
@@ -331,7 +333,7 @@ if (import.meta.main) {
   console.log(`runs: ${runs}${runs > 1 ? " (each figure is the median over the runs)" : ""}`);
   printGroups(rows);
   console.log("\nTargets");
-  for (const target of [...targets(rows), ...await sizeTargets()]) {
+  for (const target of [...targets(rows), ...await clientTargets(rows), ...await sizeTargets()]) {
     console.log(
       `  ${target.met ? "ok  " : "MISS"} ${target.what}: ${target.value} (target ${target.goal})`,
     );

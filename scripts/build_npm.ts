@@ -9,7 +9,8 @@
  * 3. checks, each failing the build on any finding:
  *    - size: bytes and gzip of each entry with its static import graph, and its min+gzip size
  *      bundled and minified (`deno bundle`), held to a budget; `./server` must not reach
- *      `src/integration/` or `src/worker/` or any `node:` module;
+ *      `src/integration/` or `src/worker/` or any `node:` module, and `./client` nothing but
+ *      `src/client/`, `src/wire/` and `nanostores`;
  *    - node tests: the unit tests that need no Deno API, run with `node --test` against the
  *      emitted files (rule in `npm/node_tests.ts`; they are written to `npm/test/`);
  *    - pack: `npm pack` lists exactly package.json, README.md, LICENSE and the emitted files
@@ -61,6 +62,9 @@ const tarballPath = join(root, ".out", "lunora-astro.tgz");
  */
 const WORKERD_ENTRIES = ["./server", "./middleware", "./toolbar"];
 const FORBIDDEN_IN_WORKERD = [`${ESM_DIR}/src/integration/`, `${ESM_DIR}/src/worker/`];
+/** Subpaths that run in the browser: their own `src/client/` and the shared `src/wire/` only. */
+const BROWSER_ENTRIES = ["./client"];
+const ALLOWED_IN_BROWSER = [`${ESM_DIR}/src/client/`, `${ESM_DIR}/src/wire/`];
 
 interface DenoConfig {
   name: string;
@@ -179,7 +183,7 @@ async function main(versionArgument: string | undefined): Promise<number> {
 
   // 3. Checks.
   const names = publicNames(doc, root, exports);
-  await check("size + ./server import rules", () => sizeCheck(exports));
+  await check("size + ./server and ./client import rules", () => sizeCheck(exports));
 
   // Before packing, so that the file-list check also proves npm/test/ is not shipped.
   await check("unit tests under node against npm/esm", async () => {
@@ -293,6 +297,25 @@ async function sizeCheck(exports: Readonly<Record<string, string>>): Promise<Che
     }
     for (const specifier of [...size.staticExternal, ...size.dynamicImports]) {
       if (specifier.startsWith("node:")) findings.push(`${subpath} imports ${specifier}`);
+    }
+  }
+  for (const subpath of BROWSER_ENTRIES) {
+    const size = sizes.get(subpath)?.emitted;
+    if (!size) continue;
+    const entry = `${ESM_DIR}/${exports[subpath]!.replace(/^\.\//, "").replace(/\.ts$/, ".js")}`;
+    for (const module of size.modules) {
+      if (module !== entry && !ALLOWED_IN_BROWSER.some((dir) => module.startsWith(dir))) {
+        findings.push(`${subpath} reaches ${module} (only src/client/ and src/wire/ may ship)`);
+      }
+    }
+    for (const specifier of size.staticExternal) {
+      if (specifier !== "nanostores") findings.push(`${subpath} imports ${specifier}`);
+    }
+    // Parts loaded on first use (the socket engine, browser writes): siblings in src/client/.
+    for (const specifier of size.dynamicImports) {
+      if (!/^\.\/[a-z_]+\.js$/.test(specifier)) {
+        findings.push(`${subpath} imports ${specifier} (dynamic)`);
+      }
     }
   }
   return { findings, notes };

@@ -12,6 +12,15 @@ import type {
   DurableObjectStubLike,
   ExecutionContextLike,
 } from "../src/types.ts";
+// The browser client's fakes: a scripted WebSocket and fake timers.
+import { type Clock, install as installFakeTimers } from "@sinonjs/fake-timers";
+import type { WebSocketConstructorLike, WebSocketLike } from "../src/client/connection.ts";
+import {
+  createLunoraClient,
+  type LunoraClient,
+  type LunoraClientOptions,
+} from "../src/client/lunora_client.ts";
+import type { Preloaded } from "../src/wire/preloaded_token.ts";
 
 /** One request a fake shard stub received, with its body already read. */
 export interface ShardCall {
@@ -159,6 +168,140 @@ export function fakeFetch(
   }) as FakeFetch;
   fn.calls = calls;
   return fn;
+}
+
+/** One fake browser socket, driven by the test as if it were the shard. */
+export interface FakeSocket extends WebSocketLike {
+  readonly url: string;
+  /** Text frames the client sent, in order. */
+  readonly sent: string[];
+  /** How the client closed it, when it did. */
+  closedByClient?: { code?: number; reason?: string };
+  /** The shard accepts the upgrade. */
+  open(): void;
+  /** The shard sends a frame: a string as is, anything else as JSON. */
+  push(frame: unknown): void;
+  /** The shard (or the network) closes the socket. */
+  drop(code?: number, reason?: string): void;
+  /** The frames the client sent, parsed, without `lunora-ping`. */
+  frames(): Record<string, unknown>[];
+}
+
+/** A scripted `WebSocket` constructor that records every socket it made. */
+export interface FakeSockets {
+  WebSocket: WebSocketConstructorLike;
+  all: FakeSocket[];
+  /** The newest socket; fails the test when there is none. */
+  last(): FakeSocket;
+}
+
+/** Makes a scripted `WebSocket` constructor. */
+export function fakeSockets(): FakeSockets {
+  const all: FakeSocket[] = [];
+  class Socket implements FakeSocket {
+    readyState = 0;
+    readonly sent: string[] = [];
+    closedByClient?: { code?: number; reason?: string };
+    onopen: ((event: unknown) => void) | null = null;
+    onmessage: ((event: { data: unknown }) => void) | null = null;
+    onclose: ((event: { code: number; reason: string }) => void) | null = null;
+    onerror: ((event: unknown) => void) | null = null;
+    constructor(readonly url: string) {
+      all.push(this);
+    }
+    send(data: string) {
+      if (this.readyState !== 1) throw new Error("InvalidStateError: not open");
+      this.sent.push(data);
+    }
+    close(code?: number, reason?: string) {
+      this.closedByClient = { code, reason };
+      this.readyState = 3;
+    }
+    open() {
+      this.readyState = 1;
+      this.onopen?.({});
+    }
+    push(frame: unknown) {
+      this.onmessage?.({ data: typeof frame === "string" ? frame : JSON.stringify(frame) });
+    }
+    drop(code = 1006, reason = "") {
+      this.readyState = 3;
+      this.onclose?.({ code, reason });
+    }
+    frames() {
+      return this.sent.filter((text) => text !== "lunora-ping").map((text) => JSON.parse(text));
+    }
+  }
+  return {
+    WebSocket: Socket,
+    all,
+    last() {
+      const socket = all.at(-1);
+      if (!socket) throw new Error("No socket was opened");
+      return socket;
+    },
+  };
+}
+
+/** Fake timers and `Date` (setTimeout/setInterval and friends), installed globally. */
+export type FakeClock = Clock;
+
+/**
+ * Installs fake timers for the length of `fn`: the client's backoff, pings, watchdog and
+ * Nano Stores' unmount delay all run on it.
+ */
+export async function withFakeClock(fn: (clock: FakeClock) => Promise<void> | void) {
+  const clock = installFakeTimers({
+    toFake: ["setTimeout", "clearTimeout", "setInterval", "clearInterval", "Date"],
+    now: 1_000_000,
+  });
+  try {
+    await fn(clock);
+  } finally {
+    clock.uninstall();
+  }
+}
+
+/** What a listener of a store saw, and how to stop listening. */
+export interface Watched<T> {
+  /** Every value the listener was called with, the first one included. */
+  values: T[];
+  stop(): void;
+}
+
+/** Subscribes to a Nano Stores store and records what it sees. */
+export function watch<T>(
+  store: { subscribe(listener: (value: T) => void): () => void },
+): Watched<T> {
+  const values: T[] = [];
+  const stop = store.subscribe((value) => {
+    values.push(value);
+  });
+  return { values, stop };
+}
+
+/** A browser client on `https://app.test` whose sockets are scripted. */
+export function liveClient(
+  options: Omit<LunoraClientOptions, "WebSocket"> = {},
+): { client: LunoraClient; sockets: FakeSockets } {
+  const sockets = fakeSockets();
+  const client = createLunoraClient({
+    url: "https://app.test",
+    ...options,
+    WebSocket: sockets.WebSocket,
+  });
+  return { client, sockets };
+}
+
+/** A `Preloaded` token for tests. */
+export function preloadedToken<T>(
+  functionPath: string,
+  args: Record<string, unknown>,
+  value: T,
+  shardKey?: string,
+): Preloaded<T> {
+  const base = { __lunoraPreloaded: true as const, functionPath, args, value };
+  return shardKey === undefined ? base : { ...base, shardKey };
 }
 
 /** The origin every test request uses. */

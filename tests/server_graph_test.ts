@@ -2,7 +2,8 @@
  * `@lunora/astro/server` runs in workerd and in `.astro` frontmatter (spec §1), and
  * `@lunora/astro/middleware` in the same places on every request: their import graphs must
  * hold no `node:` module, nothing from the integration or the worker, and no WebSocket or
- * browser global used as code.
+ * browser global used as code. `@lunora/astro/client` runs in the browser: its graph is its own
+ * `src/client/` and the shared `src/wire/`, plus `nanostores`.
  */
 import assert from "node:assert/strict";
 
@@ -110,11 +111,39 @@ for (const entry of ENTRIES) {
   });
 }
 
+Deno.test("the client.ts graph imports no node: module", async () => {
+  for (const module of await graph("client.ts")) {
+    assert.ok(!module.specifier.startsWith("node:"), module.specifier);
+    assert.notEqual(module.kind, "node", module.specifier);
+  }
+});
+
+Deno.test("the client.ts graph holds browser and wire code only, nothing of the worker, SSR or integration", async () => {
+  const local = (await graph("client.ts"))
+    .filter((module) => module.specifier.startsWith("file:"))
+    .map((module) => module.specifier.split("/src/")[1] ?? module.specifier.split("/").at(-1));
+  assert.ok(local.includes("client/lunora_client.ts"));
+  assert.ok(local.includes("wire/codec.ts"));
+  for (const file of local) {
+    assert.ok(
+      file === "client.ts" || file!.startsWith("client/") || file!.startsWith("wire/"),
+      `client.ts reaches ${file}`,
+    );
+  }
+});
+
+Deno.test("the client.ts graph reaches npm only for nanostores", async () => {
+  const npm = (await graph("client.ts"))
+    .filter((module) => module.kind === "npm" || module.specifier.startsWith("npm:"))
+    .map((module) => module.specifier.replace(/^npm:\/?/, "").replace(/@[^@/]*$/, ""));
+  assert.deepEqual([...new Set(npm)], ["nanostores"]);
+});
+
 Deno.test("the middleware.ts graph is the server client's, without preload, tokens or sessions", async () => {
   const files = (await graph("middleware.ts")).map((module) => module.specifier.split("/src/")[1]);
   assert.ok(files.includes("ssr/locals_middleware.ts"));
   assert.ok(files.includes("ssr/server_client.ts"));
-  for (const extra of ["ssr/preload.ts", "ssr/token.ts", "ssr/session.ts"]) {
+  for (const extra of ["ssr/preload.ts", "wire/preloaded_token.ts", "ssr/session.ts"]) {
     assert.ok(!files.includes(extra), extra);
   }
 });

@@ -3,7 +3,7 @@
  */
 import assert from "node:assert/strict";
 import type { Preloaded } from "../src/ssr/preload.ts";
-import { deserializePreloaded, serializePreloaded } from "../src/ssr/token.ts";
+import { deserializePreloaded, serializePreloaded } from "../src/wire/preloaded_token.ts";
 
 function token<T>(value: T, extra: Partial<Preloaded<T>> = {}): Preloaded<T> {
   return { __lunoraPreloaded: true, functionPath: "messages:list", args: {}, value, ...extra };

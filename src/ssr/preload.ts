@@ -5,41 +5,10 @@
  * @module
  */
 import type { ArgsOf, FunctionReference, ReturnOf } from "../wire/function_reference.ts";
-import type { ServerClient } from "./server_client.ts";
+import type { Preloaded } from "../wire/preloaded_token.ts";
 
-/**
- * A query result captured during SSR, with what a client needs to resume it live: the
- * function path, its arguments and shard. Embed it in the page (see `serializePreloaded`)
- * and hand it to the island adapter's `usePreloadedQuery` (or equivalent).
- *
- * @typeParam T The query's result type.
- *
- * @example Usage
- * ```ts
- * import assert from "node:assert/strict";
- * import type { Preloaded } from "./preload.ts";
- *
- * const token: Preloaded<number> = {
- *   __lunoraPreloaded: true,
- *   functionPath: "counters:get",
- *   args: { id: "a" },
- *   value: 3,
- * };
- * assert.equal(token.value, 3);
- * ```
- */
-export interface Preloaded<T = unknown> {
-  /** Marks the object as a preloaded-query token. */
-  readonly __lunoraPreloaded: true;
-  /** The query's path, `"<module>:<name>"`. */
-  readonly functionPath: string;
-  /** The arguments the query ran with (`{}` when none were given), not wire-encoded. */
-  readonly args: Record<string, unknown>;
-  /** The shard it ran on; absent for the default shard. */
-  readonly shardKey?: string;
-  /** The query's result, decoded. */
-  readonly value: T;
-}
+export type { Preloaded } from "../wire/preloaded_token.ts";
+import type { ServerClient } from "./server_client.ts";
 
 /** Options of {@linkcode preloadQuery}. */
 export interface PreloadQueryOptions {

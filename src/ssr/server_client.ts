@@ -14,8 +14,8 @@ import {
 import { encodeWire } from "../wire/codec.ts";
 import { LunoraServerError, readRpcResponse } from "../wire/error_envelope.ts";
 import {
-  type ArgsOf,
   assertFunctionPath,
+  type CallArgs,
   type FunctionReference,
   type ReturnOf,
 } from "../wire/function_reference.ts";
@@ -102,16 +102,7 @@ export interface ActionOptions {
   shardKey?: string;
 }
 
-/**
- * The parameters after the reference: the arguments object, optional when the function takes
- * no required argument, then the per-call options.
- *
- * @typeParam Ref The function reference type.
- * @typeParam Options The per-call options type.
- */
-export type CallArgs<Ref, Options> = Record<never, never> extends ArgsOf<Ref>
-  ? [args?: ArgsOf<Ref>, options?: Options]
-  : [args: ArgsOf<Ref>, options?: Options];
+export type { CallArgs } from "../wire/function_reference.ts";
 
 /**
  * A request-scoped Lunora client for the server, made by {@linkcode createServerClient}. Each

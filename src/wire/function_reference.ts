@@ -173,3 +173,14 @@ export function action<Args = Record<string, never>, Return = unknown>(
 ): FunctionReference<"action", Args, Return> {
   return reference<"action", Args, Return>(path);
 }
+
+/**
+ * The parameters after the reference: the arguments object, optional when the function takes
+ * no required argument, then the per-call options.
+ *
+ * @typeParam Ref The function reference type.
+ * @typeParam Options The per-call options type.
+ */
+export type CallArgs<Ref, Options> = Record<never, never> extends ArgsOf<Ref>
+  ? [args?: ArgsOf<Ref>, options?: Options]
+  : [args: ArgsOf<Ref>, options?: Options];

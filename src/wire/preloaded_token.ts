@@ -4,9 +4,42 @@
  *
  * @module
  */
-import { decodeWire, encodeWire } from "../wire/codec.ts";
-import { FUNCTION_PATH_PATTERN } from "../wire/function_reference.ts";
-import type { Preloaded } from "./preload.ts";
+import { decodeWire, encodeWire } from "./codec.ts";
+import { FUNCTION_PATH_PATTERN } from "./function_reference.ts";
+
+/**
+ * A query result captured during SSR, with what a client needs to resume it live: the
+ * function path, its arguments and shard. Embed it in the page (see `serializePreloaded`)
+ * and hand it to `hydratePreloaded` from `@lunora/astro/client` in the island.
+ *
+ * @typeParam T The query's result type.
+ *
+ * @example Usage
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import type { Preloaded } from "./preloaded_token.ts";
+ *
+ * const token: Preloaded<number> = {
+ *   __lunoraPreloaded: true,
+ *   functionPath: "counters:get",
+ *   args: { id: "a" },
+ *   value: 3,
+ * };
+ * assert.equal(token.value, 3);
+ * ```
+ */
+export interface Preloaded<T = unknown> {
+  /** Marks the object as a preloaded-query token. */
+  readonly __lunoraPreloaded: true;
+  /** The query's path, `"<module>:<name>"`. */
+  readonly functionPath: string;
+  /** The arguments the query ran with (`{}` when none were given), not wire-encoded. */
+  readonly args: Record<string, unknown>;
+  /** The shard it ran on; absent for the default shard. */
+  readonly shardKey?: string;
+  /** The query's result, decoded. */
+  readonly value: T;
+}
 
 const UNSAFE = /[<>&\u2028\u2029]/g;
 
@@ -19,7 +52,7 @@ function isRecord(value: unknown): value is Record<string, unknown> {
 }
 
 /** The token's fields, checked; throws a `TypeError` naming the first problem. */
-function checkToken(value: unknown, action: string): Preloaded {
+export function checkPreloaded(value: unknown, action: string): Preloaded {
   const fail = (detail: string) => new TypeError(`Cannot ${action} preloaded token: ${detail}`);
   if (!isRecord(value)) throw fail("expected an object");
   if (value.__lunoraPreloaded !== true) throw fail('"__lunoraPreloaded" must be true');
@@ -53,7 +86,7 @@ function checkToken(value: unknown, action: string): Preloaded {
  * @example Usage
  * ```ts
  * import assert from "node:assert/strict";
- * import { serializePreloaded } from "./token.ts";
+ * import { serializePreloaded } from "./preloaded_token.ts";
  *
  * const text = serializePreloaded({
  *   __lunoraPreloaded: true,
@@ -66,7 +99,7 @@ function checkToken(value: unknown, action: string): Preloaded {
  * ```
  */
 export function serializePreloaded<T>(token: Preloaded<T>): string {
-  return JSON.stringify(encodeWire(checkToken(token, "serialize"))).replace(UNSAFE, escape);
+  return JSON.stringify(encodeWire(checkPreloaded(token, "serialize"))).replace(UNSAFE, escape);
 }
 
 /**
@@ -83,7 +116,7 @@ export function serializePreloaded<T>(token: Preloaded<T>): string {
  * @example Usage
  * ```ts
  * import assert from "node:assert/strict";
- * import { deserializePreloaded, serializePreloaded } from "./token.ts";
+ * import { deserializePreloaded, serializePreloaded } from "./preloaded_token.ts";
  *
  * const text = serializePreloaded({
  *   __lunoraPreloaded: true,
@@ -107,5 +140,5 @@ export function deserializePreloaded(text: string): Preloaded {
       { cause: error },
     );
   }
-  return checkToken(decodeWire(json), "read");
+  return checkPreloaded(decodeWire(json), "read");
 }

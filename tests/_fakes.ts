@@ -1,8 +1,19 @@
 /**
  * Shared test fakes: a Durable Object namespace that records every call, an execution context
- * whose `waitUntil` breaks if called unbound, host spies and a recording fetch.
+ * whose `waitUntil` breaks if called unbound, host spies and a recording fetch; for the
+ * example's ShardDO, a Durable Object state on real SQLite (`node:sqlite`) with hibernating
+ * WebSockets, and workerd's globals.
  */
-import type { InProcessCall, RequestScope, ServerCallRecord } from "../src/in_process_registry.ts";
+import type {
+  HibernatingWebSocket,
+  ShardState,
+  SqlCursor,
+} from "../examples/chat/src/shard/runtime.ts";
+import type {
+  InProcessCall,
+  RequestScope,
+  ServerCallRecord,
+} from "../src/in_process_registry.ts";
 import { withLunora } from "../src/worker/with_lunora.ts";
 import type { LunoraOptions } from "../src/worker/options.ts";
 import type {
@@ -14,7 +25,10 @@ import type {
 } from "../src/types.ts";
 // The browser client's fakes: a scripted WebSocket and fake timers.
 import { type Clock, install as installFakeTimers } from "@sinonjs/fake-timers";
-import type { WebSocketConstructorLike, WebSocketLike } from "../src/client/connection.ts";
+import type {
+  WebSocketConstructorLike,
+  WebSocketLike,
+} from "../src/client/connection.ts";
 import {
   createLunoraClient,
   type LunoraClient,
@@ -99,7 +113,9 @@ export function fakeCtx(): FakeCtx {
     waited: [],
     passThroughCalls: 0,
     waitUntil(this: FakeCtx | undefined, promise: Promise<unknown>) {
-      if (this !== ctx) throw new TypeError("Illegal invocation: waitUntil called unbound");
+      if (this !== ctx) {
+        throw new TypeError("Illegal invocation: waitUntil called unbound");
+      }
       ctx.waited.push(promise);
     },
     passThroughOnException(this: FakeCtx | undefined) {
@@ -124,7 +140,8 @@ export interface HostSpy {
 
 /** A host spy answering with `answer` (default: 200 "astro"). */
 export function hostSpy(
-  answer: (call: HostCall) => unknown = () => new Response("astro", { status: 200 }),
+  answer: (call: HostCall) => unknown = () =>
+    new Response("astro", { status: 200 }),
 ): HostSpy {
   const calls: HostCall[] = [];
   const spy = (async (request: Request, env: unknown, ctx: unknown) => {
@@ -142,6 +159,8 @@ export interface FetchCall {
   method: string;
   headers: Headers;
   body: string;
+  /** Which cookies the request was to carry (`init.credentials`, default `"same-origin"`). */
+  credentials: RequestCredentials;
 }
 
 /** A recording `fetch`. */
@@ -152,7 +171,8 @@ export interface FakeFetch {
 
 /** A fake fetch answering each call with `answer`. */
 export function fakeFetch(
-  answer: (call: FetchCall) => Response | Promise<Response> = () => Response.json({ result: null }),
+  answer: (call: FetchCall) => Response | Promise<Response> = () =>
+    Response.json({ result: null }),
 ): FakeFetch {
   const calls: FetchCall[] = [];
   const fn = (async (input: RequestInfo | URL, init?: RequestInit) => {
@@ -162,6 +182,7 @@ export function fakeFetch(
       method: request.method,
       headers: request.headers,
       body: await request.text(),
+      credentials: request.credentials,
     };
     calls.push(call);
     return await answer(call);
@@ -222,14 +243,18 @@ export function fakeSockets(): FakeSockets {
       this.onopen?.({});
     }
     push(frame: unknown) {
-      this.onmessage?.({ data: typeof frame === "string" ? frame : JSON.stringify(frame) });
+      this.onmessage?.({
+        data: typeof frame === "string" ? frame : JSON.stringify(frame),
+      });
     }
     drop(code = 1006, reason = "") {
       this.readyState = 3;
       this.onclose?.({ code, reason });
     }
     frames() {
-      return this.sent.filter((text) => text !== "lunora-ping").map((text) => JSON.parse(text));
+      return this.sent.filter((text) => text !== "lunora-ping").map((text) =>
+        JSON.parse(text)
+      );
     }
   }
   return {
@@ -250,9 +275,17 @@ export type FakeClock = Clock;
  * Installs fake timers for the length of `fn`: the client's backoff, pings, watchdog and
  * Nano Stores' unmount delay all run on it.
  */
-export async function withFakeClock(fn: (clock: FakeClock) => Promise<void> | void) {
+export async function withFakeClock(
+  fn: (clock: FakeClock) => Promise<void> | void,
+) {
   const clock = installFakeTimers({
-    toFake: ["setTimeout", "clearTimeout", "setInterval", "clearInterval", "Date"],
+    toFake: [
+      "setTimeout",
+      "clearTimeout",
+      "setInterval",
+      "clearInterval",
+      "Date",
+    ],
     now: 1_000_000,
   });
   try {
@@ -361,13 +394,23 @@ export interface Harness {
  */
 export function harness(
   options: Partial<LunoraOptions> = {},
-  { host = hostSpy(), behaviour }: { host?: HostSpy; behaviour?: ShardBehaviour } = {},
+  { host = hostSpy(), behaviour }: {
+    host?: HostSpy;
+    behaviour?: ShardBehaviour;
+  } = {},
 ): Harness {
   const ns = fakeNamespace(behaviour);
   const env = { SHARD: ns };
   const worker = withLunora(host, { shardDO: ns, ...options });
   const ctx = fakeCtx();
-  return { worker, ns, host, ctx, env, fetch: (request) => worker.fetch(request, env, ctx) };
+  return {
+    worker,
+    ns,
+    host,
+    ctx,
+    env,
+    fetch: (request) => worker.fetch(request, env, ctx),
+  };
 }
 
 /** A logger shaped like Astro's `AstroIntegrationLogger` that records every message. */
@@ -381,7 +424,11 @@ export interface FakeLogger {
 
 /** Makes a recording logger. */
 export function fakeLogger(): FakeLogger {
-  const calls = { info: [] as string[], warn: [] as string[], error: [] as string[] };
+  const calls = {
+    info: [] as string[],
+    warn: [] as string[],
+    error: [] as string[],
+  };
   return {
     calls,
     info: (message) => void calls.info.push(message),
@@ -401,11 +448,16 @@ export function fakePageContext(
   headers: Record<string, string> = {},
   url = `${ORIGIN}/page`,
 ): FakePageContext {
-  return { request: new Request(url, { headers }), locals: { cfContext: fakeCtx() } };
+  return {
+    request: new Request(url, { headers }),
+    locals: { cfContext: fakeCtx() },
+  };
 }
 
 /** A fake page context whose page is prerendered (`isPrerendered: true`). */
-export function fakePrerenderedContext(): FakePageContext & { isPrerendered: true } {
+export function fakePrerenderedContext(): FakePageContext & {
+  isPrerendered: true;
+} {
   return { ...fakePageContext(), isPrerendered: true };
 }
 
@@ -416,7 +468,10 @@ export interface TransportCall {
 }
 
 /** How a request scope runs an envelope in process. */
-export type InProcessRun = (envelope: string, call: InProcessCall) => Promise<Response>;
+export type InProcessRun = (
+  envelope: string,
+  call: InProcessCall,
+) => Promise<Response>;
 
 /** A request scope whose record of finished calls a test can read. */
 export interface FakeScope extends RequestScope {
@@ -433,7 +488,14 @@ export function scopeOf(run: InProcessRun): FakeScope {
     track: (result, functionPath, kind, shardKey, inProcess) => {
       const via = inProcess ? "in-process" : "http";
       const record = (outcome: string) =>
-        recorded.push({ functionPath, kind, shardKey, durationMs: 0, via, outcome });
+        recorded.push({
+          functionPath,
+          kind,
+          shardKey,
+          durationMs: 0,
+          via,
+          outcome,
+        });
       return result.then((value) => {
         record("ok");
         return value;
@@ -476,9 +538,201 @@ export function shardError(flag: "retryable" | "overloaded"): Error {
 }
 
 /** `true` exactly when `A` and `B` are the same type (for type-level tests). */
-export type Equal<A, B> = (<V>() => V extends A ? 1 : 2) extends (<V>() => V extends B ? 1 : 2)
-  ? true
+export type Equal<A, B> = (<V>() => V extends A ? 1 : 2) extends
+  (<V>() => V extends B ? 1 : 2) ? true
   : false;
 
 /** Compiles only when its type argument is `true`: `assertType<Equal<typeof x, string>>()`. */
 export function assertType<_Check extends true>(): void {}
+
+/** The part of `node:sqlite` used here (this repository's `@types/node` predates the module). */
+export interface SqliteDatabase {
+  exec(sql: string): void;
+  prepare(sql: string): { all(...values: unknown[]): unknown[] };
+}
+
+// A specifier in a variable: the type comes from the interface above, not from @types/node.
+// Node before 22.5 has no `node:sqlite`: the tests that need it are Deno-only anyway.
+const NODE_SQLITE: string = "node:sqlite";
+const sqlite = await import(NODE_SQLITE).catch(() => undefined) as
+  | { DatabaseSync: new (path: string) => SqliteDatabase }
+  | undefined;
+
+/** A Durable Object's storage: a fresh in-memory SQLite database. */
+export function sqliteDatabase(): SqliteDatabase {
+  if (sqlite === undefined) {
+    throw new TypeError("This runtime has no node:sqlite");
+  }
+  return new sqlite.DatabaseSync(":memory:");
+}
+
+/**
+ * A server-side WebSocket accepted through the Hibernation API: records what it was sent and
+ * keeps its attachment as JSON, as workerd keeps it across hibernation.
+ */
+export class FakeHibernatingSocket implements HibernatingWebSocket {
+  /** Every text frame sent, in order. */
+  readonly sent: string[] = [];
+  /** The close code and reason, once closed. */
+  closed: { code?: number; reason?: string } | undefined;
+  #attachment = "null";
+
+  send(message: string): void {
+    if (this.closed) throw new TypeError("WebSocket is closed");
+    this.sent.push(message);
+  }
+
+  close(code?: number, reason?: string): void {
+    this.closed = { code, reason };
+  }
+
+  serializeAttachment(value: unknown): void {
+    this.#attachment = JSON.stringify(value);
+  }
+
+  deserializeAttachment(): unknown {
+    return JSON.parse(this.#attachment);
+  }
+
+  /** The frames sent so far, parsed, and forgets them. */
+  // deno-lint-ignore no-explicit-any
+  take(): any[] {
+    return this.sent.splice(0).map((text) => JSON.parse(text));
+  }
+}
+
+/** A Durable Object state over `db`, with the sockets it accepted. */
+export interface SqliteShardState extends ShardState {
+  sockets: FakeHibernatingSocket[];
+}
+
+/**
+ * A Durable Object state whose `storage.sql` is `db` (a new in-memory database by default):
+ * two states over one database are one object before and after a restart.
+ */
+export function sqliteShardState(
+  db: SqliteDatabase = sqliteDatabase(),
+): SqliteShardState {
+  let depth = 0;
+  const sockets: FakeHibernatingSocket[] = [];
+  return {
+    sockets,
+    storage: {
+      sql: {
+        exec<Row>(query: string, ...bindings: unknown[]): SqlCursor<Row> {
+          const rows = db.prepare(query).all(...bindings) as Row[];
+          return {
+            toArray: () => rows,
+            one: () => {
+              if (rows.length !== 1) {
+                throw new RangeError(`one() on ${rows.length} rows`);
+              }
+              return rows[0]!;
+            },
+            [Symbol.iterator]: () => rows[Symbol.iterator](),
+          };
+        },
+      },
+      transactionSync<T>(run: () => T): T {
+        const name = `tx${depth++}`;
+        db.exec(`SAVEPOINT ${name}`);
+        try {
+          const result = run();
+          db.exec(`RELEASE ${name}`);
+          return result;
+        } catch (error) {
+          db.exec(`ROLLBACK TO ${name}`);
+          db.exec(`RELEASE ${name}`);
+          throw error;
+        } finally {
+          depth--;
+        }
+      },
+    },
+    acceptWebSocket: (socket) =>
+      void sockets.push(socket as FakeHibernatingSocket),
+    getWebSockets: () => sockets.filter((socket) => !socket.closed),
+    setWebSocketAutoResponse: () => {},
+  };
+}
+
+/**
+ * Runs `fn` with workerd's globals a Durable Object uses standing in: `WebSocketPair` (of
+ * {@linkcode FakeHibernatingSocket}s), `WebSocketRequestResponsePair`, and a `Response` that
+ * accepts status 101.
+ */
+export function withWorkerdGlobals<T>(fn: () => T): T {
+  const globals = globalThis as Record<string, unknown>;
+  const { Response: Original } = globalThis;
+  globals.WebSocketRequestResponsePair = class {};
+  globals.WebSocketPair = class {
+    0 = new FakeHibernatingSocket();
+    1 = new FakeHibernatingSocket();
+  };
+  globals.Response = class extends Original {
+    constructor(body?: BodyInit | null, init?: ResponseInit) {
+      super(body, init?.status === 101 ? { ...init, status: 200 } : init);
+      if (init?.status === 101) {
+        Object.defineProperty(this, "status", { value: 101 });
+      }
+    }
+  };
+  try {
+    return fn();
+  } finally {
+    globals.Response = Original;
+    delete globals.WebSocketPair;
+    delete globals.WebSocketRequestResponsePair;
+  }
+}
+
+/** Who calls a shard, as the worker would forward it. */
+export interface ShardCaller {
+  /** `x-lunora-userid`, with `x-lunora-identity` claims `{ name }`. */
+  userId?: string;
+  /** The `name` claim (default: the user id). */
+  name?: string;
+  mutationId?: string;
+  clientId?: string;
+}
+
+/** The headers the worker puts on a call (or an upgrade) for `caller`. */
+export function shardHeadersOf(caller: ShardCaller): Record<string, string> {
+  const headers: Record<string, string> = {
+    "content-type": "application/json",
+  };
+  if (caller.userId !== undefined) {
+    headers["x-lunora-userid"] = caller.userId;
+    const claims = btoa(JSON.stringify({ name: caller.name ?? caller.userId }));
+    headers["x-lunora-identity"] = claims.replaceAll("+", "-").replaceAll(
+      "/",
+      "_",
+    )
+      .replace(/=+$/, "");
+  }
+  if (caller.mutationId !== undefined) {
+    headers["x-lunora-mutation-id"] = caller.mutationId;
+  }
+  if (caller.clientId !== undefined) {
+    headers["x-lunora-client-id"] = caller.clientId;
+  }
+  return headers;
+}
+
+/** One RPC to a shard object as the worker forwards it; the parsed envelope and the status. */
+export async function shardCall(
+  object: { fetch(request: Request): Promise<Response> | Response },
+  functionPath: string,
+  args: Record<string, unknown>,
+  caller: ShardCaller = {},
+  // deno-lint-ignore no-explicit-any
+): Promise<{ status: number; body: any }> {
+  const response = await object.fetch(
+    new Request("https://shard.internal/rpc", {
+      method: "POST",
+      headers: shardHeadersOf(caller),
+      body: JSON.stringify({ functionPath, args }),
+    }),
+  );
+  return { status: response.status, body: await response.json() };
+}

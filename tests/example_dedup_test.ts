@@ -7,111 +7,19 @@
 import assert from "node:assert/strict";
 import { ShardDO } from "../examples/chat/src/shard/shard_do.ts";
 import { ShardUnderTest } from "./workerd/example_under_test/entry/shard_do.ts";
-import type { ShardState, SqlCursor } from "../examples/chat/src/shard/runtime.ts";
-
-/** The part of `node:sqlite` used here (this repository's `@types/node` predates the module). */
-interface SqliteDatabase {
-  exec(sql: string): void;
-  prepare(sql: string): { all(...values: unknown[]): unknown[] };
-}
-
-// A specifier in a variable: the type comes from the interface above, not from @types/node.
-const NODE_SQLITE: string = "node:sqlite";
-const { DatabaseSync } = await import(NODE_SQLITE) as {
-  DatabaseSync: new (path: string) => SqliteDatabase;
-};
-
-/** A Durable Object state whose `storage.sql` is an in-memory SQLite database. */
-function sqliteState(): ShardState {
-  const db = new DatabaseSync(":memory:");
-  let depth = 0;
-  return {
-    storage: {
-      sql: {
-        exec<Row>(query: string, ...bindings: unknown[]): SqlCursor<Row> {
-          const rows = db.prepare(query).all(...bindings) as Row[];
-          return {
-            toArray: () => rows,
-            one: () => {
-              assert.equal(rows.length, 1, `one() on ${rows.length} rows`);
-              return rows[0]!;
-            },
-            [Symbol.iterator]: () => rows[Symbol.iterator](),
-          };
-        },
-      },
-      transactionSync<T>(run: () => T): T {
-        const name = `tx${depth++}`;
-        db.exec(`SAVEPOINT ${name}`);
-        try {
-          const result = run();
-          db.exec(`RELEASE ${name}`);
-          return result;
-        } catch (error) {
-          db.exec(`ROLLBACK TO ${name}`);
-          db.exec(`RELEASE ${name}`);
-          throw error;
-        } finally {
-          depth--;
-        }
-      },
-    },
-    acceptWebSocket: () => {},
-    getWebSockets: () => [],
-    setWebSocketAutoResponse: () => {},
-  };
-}
+import {
+  shardCall as call,
+  type ShardCaller as Caller,
+  sqliteShardState,
+  withWorkerdGlobals,
+} from "./_fakes.ts";
 
 /**
- * A fresh ShardDO on its own database (workerd's auto-response pair stubbed for the call); the
- * test harness's subclass, with its planned faults, when `Class` says so.
+ * A fresh ShardDO on its own database; the test harness's subclass, with its planned faults,
+ * when `Class` says so.
  */
 function shard(Class: typeof ShardDO = ShardDO): ShardDO {
-  const globals = globalThis as Record<string, unknown>;
-  globals.WebSocketRequestResponsePair = class {};
-  try {
-    return new Class(sqliteState(), {});
-  } finally {
-    delete globals.WebSocketRequestResponsePair;
-  }
-}
-
-interface Caller {
-  userId?: string;
-  name?: string;
-  mutationId?: string;
-  clientId?: string;
-}
-
-function headersOf(caller: Caller): Record<string, string> {
-  const headers: Record<string, string> = { "content-type": "application/json" };
-  if (caller.userId !== undefined) {
-    headers["x-lunora-userid"] = caller.userId;
-    const claims = btoa(JSON.stringify({ name: caller.name ?? caller.userId }));
-    headers["x-lunora-identity"] = claims.replaceAll("+", "-").replaceAll("/", "_")
-      .replace(/=+$/, "");
-  }
-  if (caller.mutationId !== undefined) headers["x-lunora-mutation-id"] = caller.mutationId;
-  if (caller.clientId !== undefined) headers["x-lunora-client-id"] = caller.clientId;
-  return headers;
-}
-
-/** One RPC as the worker forwards it; resolves to the parsed envelope and the status. */
-async function call(
-  object: ShardDO,
-  functionPath: string,
-  args: Record<string, unknown>,
-  caller: Caller = {},
-  // deno-lint-ignore no-explicit-any
-): Promise<{ status: number; body: any }> {
-  const response = await object.fetch(
-    new Request("https://shard.internal/rpc", {
-      method: "POST",
-      headers: headersOf(caller),
-      body: JSON.stringify({ functionPath, args }),
-    }),
-  );
-  return { status: response.status, body: await response.json() };
+  return withWorkerdGlobals(() => new Class(sqliteShardState(), {}));
 }
 
 function send(object: ShardDO, body: string, caller: Caller) {
@@ -177,7 +85,7 @@ Deno.test("a retryable fault after the commit: the retry gets the stored answer"
   });
   assert.equal((await rows(object)).length, 1, "the first attempt's write was committed");
   const retried = await send(object, "once", alice);
-  assert.deepEqual(retried.body, { result: { id: (await rows(object))[0]!.id } });
+  assert.deepEqual(retried.body, { result: { id: (await rows(object))[0]!.id }, commitCursor: 1 });
   assert.equal((await rows(object)).length, 1);
 });
 

@@ -11,8 +11,8 @@ import {
   type InProcessCallKind,
   type RequestScope,
 } from "../in_process_registry.ts";
-import { encodeWire } from "../wire/codec.ts";
 import { LunoraServerError, readRpcResponse } from "../wire/error_envelope.ts";
+import { checkCallId, codePoint, encodeRpcEnvelope, UNSENDABLE } from "../wire/rpc_request.ts";
 import {
   assertFunctionPath,
   type CallArgs,
@@ -164,9 +164,6 @@ export interface ServerClient {
 }
 
 const RPC_PATH = "/_lunora/rpc";
-const UNSENDABLE = /[^\x20-\x7e]/;
-const KEY_CHARACTER = /[^\x21-\x7e]/;
-const MAX_KEY_LENGTH = 255;
 const QUERY_CALL: InProcessCall = Object.freeze({ kind: "query" });
 const ACTION_CALL: InProcessCall = Object.freeze({ kind: "action" });
 
@@ -183,12 +180,6 @@ export function prerenderedError(prefix: string): TypeError {
     `${prefix}: the page is prerendered and has no visitor; use createServerClient({ url }) ` +
       "at build time, or export const prerender = false",
   );
-}
-
-function codePoint(text: string, pattern: RegExp = UNSENDABLE): string {
-  const index = text.search(pattern);
-  const hex = text.codePointAt(index)!.toString(16).toUpperCase().padStart(4, "0");
-  return `U+${hex} at index ${index}`;
 }
 
 function checkContext(context: unknown): AstroContextLike {
@@ -247,12 +238,6 @@ function checkToken(token: unknown): string | undefined {
     throw fail(`"token" cannot be sent in a header: it contains ${codePoint(token)}`);
   }
   return token;
-}
-
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  if (typeof value !== "object" || value === null) return false;
-  const proto = Object.getPrototypeOf(value);
-  return proto === Object.prototype || proto === null;
 }
 
 function isResponse(value: unknown): value is Response {
@@ -397,7 +382,7 @@ export function createServerClient(options: ServerClientOptions): ServerClient {
     );
     const what = `Cannot run ${kind} ${JSON.stringify(functionPath)}`;
     const { shardKey, idempotencyKey } = readCallOptions(what, kind, callOptions);
-    const envelope = encodeEnvelope(what, functionPath, args, shardKey);
+    const envelope = encodeRpcEnvelope(what, functionPath, args, shardKey);
     const call: InProcessCall = kind === "query" ? QUERY_CALL : kind === "action" ? ACTION_CALL : {
       kind,
       mutationId: idempotencyKey ?? crypto.randomUUID(),
@@ -442,47 +427,5 @@ function readCallOptions(
     const why = kind === "action" ? " (actions are never retried)" : "";
     throw new TypeError(`${what}: only a mutation takes "idempotencyKey"${why}`);
   }
-  return { shardKey, idempotencyKey: checkIdempotencyKey(what, idempotencyKey) };
-}
-
-/** An idempotency key is 1 to 255 characters from `!` to `~`; it is never quoted whole. */
-function checkIdempotencyKey(what: string, key: unknown): string {
-  const problem = typeof key !== "string"
-    ? `got ${typeof key}`
-    : key.length === 0 || key.length > MAX_KEY_LENGTH
-    ? `got ${key.length} characters`
-    : KEY_CHARACTER.test(key)
-    ? `it contains ${codePoint(key, KEY_CHARACTER)}`
-    : undefined;
-  if (problem !== undefined) {
-    throw new TypeError(
-      `${what}: "idempotencyKey" must be a string of 1 to 255 characters from ! to ~ ` +
-        `(printable ASCII without space), ${problem}`,
-    );
-  }
-  return key as string;
-}
-
-/** The JSON text of `{"args","functionPath"[,"shardKey"]}`, in that key order. */
-function encodeEnvelope(
-  what: string,
-  functionPath: string,
-  args: unknown,
-  shardKey: string | undefined,
-): string {
-  if (args !== undefined && args !== null && !isPlainObject(args)) {
-    throw new TypeError(`${what}: "args" must be a plain object`);
-  }
-  let encoded: unknown;
-  try {
-    encoded = encodeWire(args ?? {});
-  } catch (error) {
-    const Class = error instanceof RangeError ? RangeError : TypeError;
-    throw new Class(`${what}: ${(error as Error).message}`, { cause: error });
-  }
-  return JSON.stringify(
-    shardKey === undefined
-      ? { args: encoded, functionPath }
-      : { args: encoded, functionPath, shardKey },
-  );
+  return { shardKey, idempotencyKey: checkCallId(what, "idempotencyKey", idempotencyKey) };
 }

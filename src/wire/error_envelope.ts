@@ -179,3 +179,16 @@ export async function readRpcResponse(response: Response): Promise<unknown> {
     { status, data: withRetryAfter(undefined, waitMs) },
   );
 }
+
+/**
+ * The error for a request that got no answer (`fetch` rejected, or the answer broke off):
+ * code `INTERNAL`. (The server client builds the same error inline: `./server` is held to
+ * its size budget.)
+ */
+export function requestFailed(error: unknown): LunoraServerError {
+  return new LunoraServerError(
+    "INTERNAL",
+    `Lunora RPC request failed: ${error instanceof Error ? error.message : String(error)}`,
+    { cause: error },
+  );
+}

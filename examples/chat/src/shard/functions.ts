@@ -31,6 +31,17 @@ export interface Message {
   createdAt: Date;
 }
 
+/**
+ * One row of `messages:latest`: a message with the two fields every Lunora document row has,
+ * which let a live list take row deltas (spec §12).
+ */
+export interface MessageRow extends Message {
+  /** The row's id as a string. */
+  _id: string;
+  /** When the row was written, in milliseconds since the epoch. */
+  _creationTime: number;
+}
+
 /** Who is asking, as the shard saw it (`x-lunora-userid` plus the `name` claim). */
 export type Viewer = { userId: string; [claim: string]: unknown } | null;
 
@@ -82,6 +93,19 @@ function displayName(identity: Identity | null): string {
   return name === "" ? identity.userId : name.slice(0, 64);
 }
 
+/** The latest messages of a channel, oldest first. */
+function latestMessages(sql: SqlStorage, channel: string): Message[] {
+  const rows = sql.exec<Omit<Message, "createdAt"> & { createdAt: number }>(
+    `SELECT id, author, coalesce(author_name, author) AS authorName, body,
+       created_at AS createdAt FROM
+       (SELECT * FROM messages WHERE channel = ? ORDER BY id DESC LIMIT ?)
+     ORDER BY id`,
+    channel,
+    MAX_MESSAGES,
+  ).toArray();
+  return rows.map((row) => ({ ...row, createdAt: new Date(row.createdAt) }));
+}
+
 function countMessages(sql: SqlStorage, channel: string): bigint {
   const { count } = sql.exec<{ count: number }>(
     "SELECT COUNT(*) AS count FROM messages WHERE channel = ?",
@@ -96,24 +120,24 @@ export const functions: Record<string, ShardFunction> = {
     args: (raw) => ({
       channel: stringArg(raw, "channel", CHANNEL, CHANNEL_TEXT),
     }),
-    handler: ({ sql, identity }, { channel }): MessageList => {
-      const rows = sql.exec<Omit<Message, "createdAt"> & { createdAt: number }>(
-        `SELECT id, author, coalesce(author_name, author) AS authorName, body,
-           created_at AS createdAt FROM
-           (SELECT * FROM messages WHERE channel = ? ORDER BY id DESC LIMIT ?)
-         ORDER BY id`,
-        channel,
-        MAX_MESSAGES,
-      ).toArray();
-      return {
-        viewer: identity,
-        messages: rows.map((row) => ({
-          ...row,
-          createdAt: new Date(row.createdAt),
-        })),
-        total: countMessages(sql, channel),
-      };
-    },
+    handler: ({ sql, identity }, { channel }): MessageList => ({
+      viewer: identity,
+      messages: latestMessages(sql, channel),
+      total: countMessages(sql, channel),
+    }),
+  }),
+
+  // The same latest messages as a plain list of rows: a live list of it gets row deltas.
+  "messages:latest": query({
+    args: (raw) => ({
+      channelId: stringArg(raw, "channelId", CHANNEL, CHANNEL_TEXT),
+    }),
+    handler: ({ sql }, { channelId }): MessageRow[] =>
+      latestMessages(sql, channelId).map((message) => ({
+        _id: String(message.id),
+        _creationTime: message.createdAt.getTime(),
+        ...message,
+      })),
   }),
 
   "messages:stats": query({

@@ -9,19 +9,37 @@
  * wire form (plain JSON, safe in a socket attachment), and the ShardDO decodes them when it
  * runs a function.
  *
- * WebSocket frames: client `{"type":"subscribe","id","query":{"functionPath","args"}}` and
- * `{"type":"unsubscribe","id"}`; shard `{"type":"ack","id"}`, `{"type":"data","id","data"}` and
+ * WebSocket frames (Lunora's browser protocol, spec §12): client
+ * `{"type":"connect","clientId","caps"?}` (sent first on every open; never answered),
+ * `{"type":"subscribe","id","query":{"functionPath","args","table"?,"sinceSeq"?,"sinceEpoch"?}}`
+ * and `{"type":"unsubscribe","id"}`; shard `{"type":"ack","id"}`,
+ * `{"type":"data","id","data","cursor"?,"epoch"?}`, `{"type":"delta","id","delta","epoch"?,"cursor"?}`,
+ * `{"type":"resume"|"settled","id","cursor","epoch"}` and
  * `{"type":"error","id"?,"error":{"code","message"}}`. Text `lunora-ping` gets `lunora-pong`.
+ * A socket that never sent `connect` (an older client) gets `ack`, `data` and `error` only.
  */
 import { type CallIds, type Identity, ShardError } from "./registry.ts";
 
+/** Capabilities a client may announce in `connect` that this shard knows. */
+export type Capability = "pageDelta";
+
 /** A client frame after validation. */
 export type ClientFrame =
+  | {
+    type: "connect";
+    clientId: string;
+    /** The announced capabilities this shard knows (unknown ones are dropped). */
+    caps: Capability[];
+  }
   | {
     type: "subscribe";
     id: string;
     functionPath: string;
     args: Record<string, unknown>;
+    /** The table a delta's rows belong to (`query.table`), `functionPath` by default. */
+    table: string;
+    /** Where the client's held value stands, when it holds one: both or neither. */
+    since?: { seq: number; epoch: string };
   }
   | { type: "unsubscribe"; id: string };
 
@@ -29,6 +47,10 @@ export type ClientFrame =
 const MAX_FRAME = 16_384;
 const SUBSCRIPTION_ID = /^[A-Za-z0-9_-]{1,64}$/;
 const FUNCTION_PATH = /^[A-Za-z0-9_-]+(?:[/.][A-Za-z0-9_-]+)*:[A-Za-z0-9_]+$/;
+const TABLE = /^[A-Za-z0-9_:./-]{1,64}$/;
+const EPOCH = /^[\x21-\x7e]{1,64}$/;
+const CAPABILITIES: readonly Capability[] = ["pageDelta"];
+const MAX_CAPS = 16;
 
 function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
@@ -151,6 +173,7 @@ export function parseFrame(message: string | ArrayBuffer): ClientFrame {
   if (!isObject(frame)) {
     throw new ShardError("BAD_REQUEST", "Frame must be a JSON object");
   }
+  if (frame.type === "connect") return parseConnect(frame);
   const { type, id } = frame;
   if (typeof id !== "string" || !SUBSCRIPTION_ID.test(id)) {
     throw new ShardError(
@@ -162,7 +185,22 @@ export function parseFrame(message: string | ArrayBuffer): ClientFrame {
   if (type !== "subscribe") {
     throw new ShardError("BAD_REQUEST", "Unknown frame type");
   }
-  const query = frame.query;
+  try {
+    return parseSubscribe(frame.query, id);
+  } catch (error) {
+    throw error instanceof ShardError ? new FrameError(id, error) : error;
+  }
+}
+
+/** A frame refused after its id was read: the error goes to that subscription. */
+export class FrameError extends ShardError {
+  constructor(readonly id: string, cause: ShardError) {
+    super(cause.code, cause.message, cause.status);
+  }
+}
+
+function parseSubscribe(query: unknown, id: string): ClientFrame {
+  const type = "subscribe";
   if (!isObject(query) || typeof query.functionPath !== "string") {
     throw new ShardError("BAD_REQUEST", 'Subscribe needs "query.functionPath"');
   }
@@ -176,7 +214,50 @@ export function parseFrame(message: string | ArrayBuffer): ClientFrame {
   if (!isObject(args)) {
     throw new ShardError("BAD_REQUEST", '"query.args" must be an object');
   }
-  return { type, id, functionPath: query.functionPath, args };
+  const table = query.table ?? query.functionPath;
+  if (typeof table !== "string" || !TABLE.test(table)) {
+    throw new ShardError(
+      "BAD_REQUEST",
+      '"query.table" must be 1-64 name characters',
+    );
+  }
+  const { sinceSeq, sinceEpoch } = query;
+  const parsed: ClientFrame = {
+    type,
+    id,
+    functionPath: query.functionPath,
+    args,
+    table,
+  };
+  if (sinceSeq === undefined && sinceEpoch === undefined) return parsed;
+  if (
+    !Number.isSafeInteger(sinceSeq) || (sinceSeq as number) < 0 ||
+    typeof sinceEpoch !== "string" || !EPOCH.test(sinceEpoch)
+  ) {
+    throw new ShardError(
+      "BAD_REQUEST",
+      '"query.sinceSeq" (a cursor) and "query.sinceEpoch" (a string) go together',
+    );
+  }
+  return { ...parsed, since: { seq: sinceSeq as number, epoch: sinceEpoch } };
+}
+
+function parseConnect(frame: Record<string, unknown>): ClientFrame {
+  const { clientId, caps = [] } = frame;
+  if (typeof clientId !== "string" || !CALL_ID.test(clientId)) {
+    throw new ShardError(
+      "BAD_REQUEST",
+      '"clientId" must be 1-255 printable ASCII characters',
+    );
+  }
+  if (!Array.isArray(caps) || caps.length > MAX_CAPS) {
+    throw new ShardError("BAD_REQUEST", '"caps" must be a short list of names');
+  }
+  return {
+    type: "connect",
+    clientId,
+    caps: CAPABILITIES.filter((cap) => caps.includes(cap)),
+  };
 }
 
 /**

@@ -6,17 +6,25 @@
  *   gets the first answer and writes nothing.
  * - WebSockets use the Hibernation API: the object may be evicted between frames, so each
  *   socket's identity and subscriptions live in its attachment, never only in memory.
- * - After every mutation, each subscription is re-run and pushed when its result changed.
+ * - After every mutation, each subscription is re-run. A socket that sent `connect` (Lunora's
+ *   client) gets, per subscription, `settled` when the result is byte-identical, `delta` frames
+ *   when a list changed by a few rows (`row_delta.ts`), else `data`; every frame carries the
+ *   shard's cursor and epoch (`cursor.ts`), and a mutation's answer its `commitCursor`. A
+ *   subscribe that says it holds a value still current gets `resume` instead of the value.
+ *   A socket that never sent `connect` gets `data` when its result changed, as before.
  * - Arguments arrive and results leave wire-encoded (`wire.ts`): a `Date`, `bigint` or `Map`
  *   in a result reaches `@lunora/astro/server` and the islands as itself.
  */
+import { migrateCursor, ShardCursor } from "./cursor.ts";
 import { callerKey, migrateDedup, recall, remember } from "./dedup.ts";
 import { functions, migrate } from "./functions.ts";
 import {
+  type Capability,
   type ClientFrame,
   errorBody,
   errorStatus,
   fingerprint,
+  FrameError,
   json,
   jsonText,
   parseCall,
@@ -38,6 +46,7 @@ import {
   upgradeResponse,
   webSocketPair,
 } from "./runtime.ts";
+import { rowDelta } from "./row_delta.ts";
 import { decodeWire, encodeWire } from "./wire.ts";
 
 /** One live subscription; `seen` fingerprints the last result sent. */
@@ -45,12 +54,23 @@ interface Subscription {
   functionPath: string;
   args: Record<string, unknown>;
   seen: string;
+  /** The `table` its deltas name, when it is not `functionPath`. */
+  table?: string;
 }
 
 /** What a socket carries across hibernation (must stay under workerd's 2 KiB limit). */
 interface Attachment {
   identity: Identity | null;
   subs: Record<string, Subscription>;
+  /** Set by `connect`: the client's id and capabilities, and this socket's own id. */
+  client?: { id: string; caps: Capability[]; socket: string };
+}
+
+/** A query's result as a push found it: its fingerprint, and its value or its error. */
+interface Outcome {
+  seen: string;
+  data?: unknown;
+  error?: { code: string; message: string };
 }
 
 const MAX_SUBSCRIPTIONS = 8;
@@ -71,6 +91,15 @@ function lookup(table: FunctionTable, functionPath: string, system: boolean): Sh
   return fn as ShardFunction;
 }
 
+/** The key a query's result history is kept under: its path, arguments and caller. */
+function queryKey(
+  functionPath: string,
+  args: Record<string, unknown>,
+  identity: Identity | null,
+): string {
+  return fingerprint(JSON.stringify([functionPath, args, identity]));
+}
+
 function send(socket: HibernatingWebSocket, frame: unknown): void {
   try {
     socket.send(JSON.stringify(frame));
@@ -81,6 +110,13 @@ function send(socket: HibernatingWebSocket, frame: unknown): void {
 
 export class ShardDO {
   readonly #state: ShardState;
+  readonly #cursor: ShardCursor;
+  /**
+   * The last value sent to each subscription of each connected socket (by the socket id in
+   * its attachment), to compute deltas from. Memory only: after hibernation a changed result
+   * is sent whole.
+   */
+  readonly #sent = new Map<string, Map<string, unknown>>();
   readonly #functions: FunctionTable;
 
   /**
@@ -92,6 +128,8 @@ export class ShardDO {
     this.#functions = table;
     migrate(state.storage.sql);
     migrateDedup(state.storage.sql);
+    migrateCursor(state.storage.sql);
+    this.#cursor = new ShardCursor(state.storage.sql);
     // Keep-alive pings are answered by the runtime without waking the object.
     state.setWebSocketAutoResponse(autoResponse("lunora-ping", "lunora-pong"));
   }
@@ -139,22 +177,27 @@ export class ShardDO {
   }
 
   /**
-   * Runs a mutation in one transaction with its dedup record and returns the answer's JSON
-   * (wire-encoded): the recorded one for a repeat (nothing runs, nothing is pushed), else the
-   * new one.
+   * Runs a mutation in one transaction with its dedup record and the cursor's advance, and
+   * returns the answer's JSON `{"result","commitCursor"}` (wire-encoded): the recorded one for
+   * a repeat (nothing runs, nothing is pushed), else the new one.
    */
   #mutate(fn: ShardFunction, ctx: FunctionContext, raw: Record<string, unknown>): string {
     const { sql, ids: { mutationId } } = ctx;
     const caller = callerKey(ctx.identity, ctx.ids);
-    const { envelope, ran } = this.#state.storage.transactionSync(() => {
+    const { envelope, commitCursor } = this.#state.storage.transactionSync(() => {
       const recorded = caller === null ? null : recall(sql, caller, mutationId!);
-      if (recorded !== null) return { envelope: recorded, ran: false };
+      if (recorded !== null) return { envelope: recorded, commitCursor: null };
       const args = fn.args(decodeWire(raw) as Record<string, unknown>);
-      const envelope = JSON.stringify({ result: encodeWire(fn.handler(ctx, args)) });
+      const result = encodeWire(fn.handler(ctx, args));
+      const commitCursor = this.#cursor.advance();
+      const envelope = JSON.stringify({ result, commitCursor });
       if (caller !== null) remember(sql, caller, mutationId!, envelope, Date.now());
-      return { envelope, ran: true };
+      return { envelope, commitCursor };
     });
-    if (ran) this.#pushChanges();
+    if (commitCursor !== null) {
+      this.#cursor.committed(commitCursor);
+      this.#pushChanges();
+    }
     return envelope;
   }
 
@@ -172,55 +215,84 @@ export class ShardDO {
     return upgradeResponse(client);
   }
 
-  webSocketMessage(
-    socket: HibernatingWebSocket,
-    message: string | ArrayBuffer,
-  ): void {
+  webSocketMessage(socket: HibernatingWebSocket, message: string | ArrayBuffer): void {
     let frame: ClientFrame;
     try {
       frame = parseFrame(message);
     } catch (error) {
-      send(socket, { type: "error", ...errorBody(error) });
+      const id = error instanceof FrameError ? { id: error.id } : {};
+      send(socket, { type: "error", ...id, ...errorBody(error) });
       return;
     }
     const attachment = socket.deserializeAttachment() as Attachment;
+    if (frame.type === "connect") {
+      const { clientId: id, caps } = frame;
+      attachment.client = { id, caps, socket: attachment.client?.socket ?? crypto.randomUUID() };
+      socket.serializeAttachment(attachment);
+      return;
+    }
     if (frame.type === "unsubscribe") {
       delete attachment.subs[frame.id];
+      this.#sentTo(attachment)?.delete(frame.id);
       socket.serializeAttachment(attachment);
       return;
     }
     try {
-      const fn = lookup(this.#functions, frame.functionPath, false);
-      if (fn.kind !== "query") {
-        throw new ShardError(
-          "BAD_REQUEST",
-          `"${frame.functionPath}" is not a query`,
-        );
-      }
-      const replacing = Object.hasOwn(attachment.subs, frame.id);
-      if (
-        !replacing && Object.keys(attachment.subs).length >= MAX_SUBSCRIPTIONS
-      ) {
-        throw new ShardError(
-          "TOO_MANY_SUBSCRIPTIONS",
-          "Too many subscriptions on one socket",
-        );
-      }
-      const data = encodeWire(
-        this.#run(fn, this.#context(attachment.identity, false), frame.args),
-      );
-      const text = JSON.stringify(data);
-      attachment.subs[frame.id] = {
-        functionPath: frame.functionPath,
-        args: frame.args,
-        seen: fingerprint(text),
-      };
-      socket.serializeAttachment(attachment);
-      send(socket, { type: "ack", id: frame.id });
-      send(socket, { type: "data", id: frame.id, data });
+      this.#subscribe(socket, attachment, frame);
     } catch (error) {
       send(socket, { type: "error", id: frame.id, ...errorBody(error) });
     }
+  }
+
+  /**
+   * Registers a subscription and answers `ack`, then its value: `data`, or `resume` when the
+   * client holds the value at a cursor since which the result has not changed.
+   */
+  #subscribe(
+    socket: HibernatingWebSocket,
+    attachment: Attachment,
+    frame: Extract<ClientFrame, { type: "subscribe" }>,
+  ): void {
+    const { id, functionPath, args, table, since } = frame;
+    const fn = lookup(this.#functions, functionPath, false);
+    if (fn.kind !== "query") {
+      throw new ShardError("BAD_REQUEST", `"${functionPath}" is not a query`);
+    }
+    const replacing = Object.hasOwn(attachment.subs, id);
+    if (!replacing && Object.keys(attachment.subs).length >= MAX_SUBSCRIPTIONS) {
+      throw new ShardError("TOO_MANY_SUBSCRIPTIONS", "Too many subscriptions on one socket");
+    }
+    const data = encodeWire(this.#run(fn, this.#context(attachment.identity, false), args));
+    const seen = fingerprint(JSON.stringify(data));
+    const key = queryKey(functionPath, args, attachment.identity);
+    const { seq: cursor, epoch } = this.#cursor;
+    const resume = attachment.client !== undefined && since !== undefined &&
+      this.#cursor.unchangedSince(key, seen, since.seq, since.epoch);
+    this.#cursor.observe(key, seen);
+    attachment.subs[id] = table === functionPath
+      ? { functionPath, args, seen }
+      : { functionPath, args, seen, table };
+    socket.serializeAttachment(attachment);
+    send(socket, { type: "ack", id });
+    const sent = this.#sentTo(attachment, true);
+    if (sent === undefined) {
+      send(socket, { type: "data", id, data });
+      return;
+    }
+    sent.set(id, data);
+    send(
+      socket,
+      resume ? { type: "resume", id, cursor, epoch } : { type: "data", id, data, cursor, epoch },
+    );
+  }
+
+  /** The values last sent to a connected socket's subscriptions; none for an older client. */
+  #sentTo(attachment: Attachment, create = false): Map<string, unknown> | undefined {
+    const socket = attachment.client?.socket;
+    if (socket === undefined) return undefined;
+    let sent = this.#sent.get(socket);
+    if (sent === undefined && create) this.#sent.set(socket, sent = new Map());
+    return sent;
   }
 
   webSocketClose(
@@ -230,6 +302,7 @@ export class ShardDO {
   ): void {
     // Complete the closing handshake. 1005/1006/1015 only describe a close and cannot be
     // sent back (a client that closed without a code would otherwise wait for its timeout).
+    this.#forget(socket);
     const reply = code === 1005 || code === 1006 || code === 1015 ? 1000 : code;
     try {
       socket.close(reply, reason);
@@ -238,58 +311,82 @@ export class ShardDO {
     }
   }
 
-  webSocketError(): void {
-    // Nothing to release: subscriptions die with the socket's attachment.
+  webSocketError(socket: HibernatingWebSocket): void {
+    this.#forget(socket);
   }
 
-  /** Re-runs every subscription of every socket; pushes the ones whose result changed. */
+  /** Drops what was kept in memory for a socket that is gone. */
+  #forget(socket: HibernatingWebSocket): void {
+    const attachment = socket.deserializeAttachment() as Attachment | null;
+    const id = attachment?.client?.socket;
+    if (id !== undefined) this.#sent.delete(id);
+  }
+
+  /**
+   * Re-runs every subscription of every socket after a mutation. A connected socket gets
+   * `settled`, `delta` frames or `data` for each, at the new cursor; an older client gets
+   * `data` for the results that changed.
+   */
   #pushChanges(): void {
+    const { seq: cursor, epoch } = this.#cursor;
     // Sockets that share a query, its arguments and a caller share one run.
-    const outcomes = new Map<
-      string,
-      { text: string; frame: Record<string, unknown> }
-    >();
+    const outcomes = new Map<string, Outcome>();
     for (const socket of this.#state.getWebSockets()) {
       const attachment = socket.deserializeAttachment() as Attachment | null;
       if (!attachment) continue;
+      const sent = this.#sentTo(attachment, true);
+      const pageDelta = attachment.client?.caps.includes("pageDelta") ?? false;
       let changed = false;
       for (const [id, sub] of Object.entries(attachment.subs)) {
-        const key = JSON.stringify([
-          sub.functionPath,
-          sub.args,
-          attachment.identity,
-        ]);
+        const key = queryKey(sub.functionPath, sub.args, attachment.identity);
         let outcome = outcomes.get(key);
         if (!outcome) {
-          try {
-            const fn = lookup(this.#functions, sub.functionPath, false);
-            const data = encodeWire(
-              this.#run(
-                fn,
-                this.#context(attachment.identity, false),
-                sub.args,
-              ),
-            );
-            outcome = {
-              text: JSON.stringify(data),
-              frame: { type: "data", data },
-            };
-          } catch (error) {
-            const body = errorBody(error);
-            outcome = {
-              text: `error:${JSON.stringify(body)}`,
-              frame: { type: "error", ...body },
-            };
-          }
+          outcome = this.#evaluate(sub, attachment.identity);
+          if (outcome.error === undefined) this.#cursor.observe(key, outcome.seen);
           outcomes.set(key, outcome);
         }
-        const seen = fingerprint(outcome.text);
-        if (seen === sub.seen) continue;
-        sub.seen = seen;
+        if (outcome.seen === sub.seen) {
+          if (sent !== undefined) send(socket, { type: "settled", id, cursor, epoch });
+          continue;
+        }
+        sub.seen = outcome.seen;
         changed = true;
-        send(socket, { ...outcome.frame, id });
+        if (outcome.error !== undefined) {
+          sent?.delete(id);
+          send(socket, { type: "error", id, error: outcome.error });
+        } else if (sent === undefined) {
+          send(socket, { type: "data", id, data: outcome.data });
+        } else {
+          const before = sent.get(id);
+          sent.set(id, outcome.data);
+          const table = sub.table ?? sub.functionPath;
+          const ops = before === undefined
+            ? null
+            : rowDelta(before, outcome.data, table, pageDelta);
+          if (ops === null || ops.length === 0) {
+            send(socket, { type: "data", id, data: outcome.data, cursor, epoch });
+            continue;
+          }
+          // One frame per row; the cursor rides only on the last frame of the run.
+          ops.forEach((delta, index) => {
+            const last = index === ops.length - 1;
+            send(socket, { type: "delta", id, delta, epoch, ...(last ? { cursor } : {}) });
+          });
+        }
       }
       if (changed) socket.serializeAttachment(attachment);
+    }
+  }
+
+  /** Runs a subscription's query for a push: its wire-encoded result, or its error. */
+  #evaluate(sub: Subscription, identity: Identity | null): Outcome {
+    try {
+      const fn = lookup(this.#functions, sub.functionPath, false);
+      const data = encodeWire(this.#run(fn, this.#context(identity, false), sub.args));
+      return { seen: fingerprint(JSON.stringify(data)), data };
+    } catch (error) {
+      const { error: body } = errorBody(error);
+      return { seen: fingerprint(`error:${JSON.stringify(body)}`), error: body };
     }
   }
 }

@@ -8,6 +8,9 @@
  *   reserved `/_lunora/*` plane (RPC, WebSocket, admin, status) and auth routes, and everything
  *   else falls through to Astro, whose crashes are contained as a plain 500.
  *
+ * `lunora` is also the default export, the form `npx astro add @lunora/astro` writes into
+ * `astro.config` (`import lunora from "@lunora/astro"`).
+ *
  * Unless you pass `lunora({ locals: false })`, the integration also gives every request
  * `Astro.locals.lunora`, a server client made on first use (`@lunora/astro/middleware`).
  *
@@ -27,19 +30,26 @@
  *
  * @module
  */
-export { lunora, type LunoraIntegrationOptions } from "./src/integration/lunora.ts";
+import { lunora } from "./src/integration/lunora.ts";
+
+export { lunora };
+export type { LunoraIntegrationOptions } from "./src/integration/lunora.ts";
 export type {
   AstroAdapterLike,
   AstroConfigDoneOptionsLike,
   AstroConfigLike,
   AstroConfigSetupOptionsLike,
+  AstroDevToolbarAppLike,
   AstroInjectedTypeLike,
   AstroIntegrationLike,
   AstroIntegrationLoggerLike,
   AstroIntegrationMiddlewareLike,
+  AstroServerSetupOptionsLike,
+  AstroToolbarServerLike,
   LunoraIntegrationHooks,
 } from "./src/integration/astro_types.ts";
 export { withLunora } from "./src/worker/with_lunora.ts";
+export type { ServerTimingMode } from "./src/worker/server_timing.ts";
 export type {
   CorsOptions,
   CsrfOptions,
@@ -64,3 +74,20 @@ export type {
   ScheduledControllerLike,
   ScheduledHandler,
 } from "./src/types.ts";
+
+/**
+ * The {@linkcode lunora} integration, as the default export: `npx astro add @lunora/astro`
+ * writes `import lunora from "@lunora/astro"` and `integrations: [lunora()]` into
+ * `astro.config`. It is the same function as the named export.
+ *
+ * @example The default import is the integration `astro add` calls
+ * ```ts
+ * import lunora, { lunora as named } from "@lunora/astro";
+ * import assert from "node:assert/strict";
+ *
+ * // astro.config.mjs: export default defineConfig({ ..., integrations: [lunora()] });
+ * assert.equal(lunora, named);
+ * assert.equal(lunora().name, "@lunora/astro");
+ * ```
+ */
+export default lunora;

@@ -56,8 +56,11 @@ const testOutDir = join(npmDir, "test");
 const packagesDir = join(root, ".tools", "npm-build");
 const tarballPath = join(root, ".out", "lunora-astro.tgz");
 
-/** Subpaths that run inside workerd and during SSR: no build-time or worker code, no `node:`. */
-const WORKERD_ENTRIES = ["./server", "./middleware"];
+/**
+ * Subpaths that run inside workerd and during SSR, or in the browser (`./toolbar`): no
+ * build-time or worker code, no `node:`.
+ */
+const WORKERD_ENTRIES = ["./server", "./middleware", "./toolbar"];
 const FORBIDDEN_IN_WORKERD = [`${ESM_DIR}/src/integration/`, `${ESM_DIR}/src/worker/`];
 /** Subpaths that run in the browser: their own `src/client/` and the shared `src/wire/` only. */
 const BROWSER_ENTRIES = ["./client"];

@@ -44,7 +44,7 @@ node_bin="$(bash scripts/ensure_node22.sh)"
 export PATH="$node_bin:$(dirname "$deno_bin"):$PATH"
 
 tarball=".out/lunora-astro.tgz"
-sources=(mod.ts server.ts middleware.ts deno.json src README.md LICENSE scripts/build_npm.ts scripts/npm)
+sources=(mod.ts server.ts middleware.ts toolbar.ts deno.json src README.md LICENSE scripts/build_npm.ts scripts/npm)
 if [ -f "$tarball" ] && [ -z "$(find "${sources[@]}" -newer "$tarball" -print -quit 2>/dev/null)" ]; then
   echo "==> $tarball is newer than every source: not rebuilding"
 else

@@ -23,6 +23,9 @@ const steps: Step[] = [
   { name: "unit", cmd: [deno, "task", "--quiet", "unit"] },
   // The npm package, validated like a published one; writes .out/lunora-astro.tgz.
   { name: "build-npm", cmd: [deno, "task", "--quiet", "build:npm"] },
+  // `npx astro add @lunora/astro` on a fresh Astro 7 project against a local verdaccio holding
+  // .out/lunora-astro.tgz, its wiring fixes applied, then the worker served (about a minute).
+  { name: "astro-add", cmd: [deno, "task", "--quiet", "astro:add"] },
   // The example on workerd and in Chromium; reuses .out/lunora-astro.tgz when it is fresh.
   { name: "e2e", cmd: [deno, "task", "--quiet", "e2e"] },
   // The example on workerd under load, faults and hostile input, a restart, and the package

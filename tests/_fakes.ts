@@ -1,24 +1,15 @@
 /**
  * Shared test fakes: a Durable Object namespace that records every call, an execution context
  * whose `waitUntil` breaks if called unbound, host spies and a recording fetch; for the
- * browser client a scripted WebSocket and fake timers; for the example's ShardDO, a Durable
- * Object state on real SQLite (`node:sqlite`) with hibernating WebSockets, and workerd's
- * globals.
+ * example's ShardDO, a Durable Object state on real SQLite (`node:sqlite`) with hibernating
+ * WebSockets, and workerd's globals.
  */
-import { type Clock, install as installFakeTimers } from "@sinonjs/fake-timers";
-import type { WebSocketConstructorLike, WebSocketLike } from "../src/client/connection.ts";
-import {
-  createLunoraClient,
-  type LunoraClient,
-  type LunoraClientOptions,
-} from "../src/client/lunora_client.ts";
-import type { Preloaded } from "../src/wire/preloaded_token.ts";
 import type {
   HibernatingWebSocket,
   ShardState,
   SqlCursor,
 } from "../examples/chat/src/shard/runtime.ts";
-import type { InProcessCall, InProcessTransport } from "../src/in_process_registry.ts";
+import type { InProcessCall, RequestScope, ServerCallRecord } from "../src/in_process_registry.ts";
 import { withLunora } from "../src/worker/with_lunora.ts";
 import type { LunoraOptions } from "../src/worker/options.ts";
 import type {
@@ -28,6 +19,15 @@ import type {
   DurableObjectStubLike,
   ExecutionContextLike,
 } from "../src/types.ts";
+// The browser client's fakes: a scripted WebSocket and fake timers.
+import { type Clock, install as installFakeTimers } from "@sinonjs/fake-timers";
+import type { WebSocketConstructorLike, WebSocketLike } from "../src/client/connection.ts";
+import {
+  createLunoraClient,
+  type LunoraClient,
+  type LunoraClientOptions,
+} from "../src/client/lunora_client.ts";
+import type { Preloaded } from "../src/wire/preloaded_token.ts";
 
 /** One request a fake shard stub received, with its body already read. */
 export interface ShardCall {
@@ -106,7 +106,9 @@ export function fakeCtx(): FakeCtx {
     waited: [],
     passThroughCalls: 0,
     waitUntil(this: FakeCtx | undefined, promise: Promise<unknown>) {
-      if (this !== ctx) throw new TypeError("Illegal invocation: waitUntil called unbound");
+      if (this !== ctx) {
+        throw new TypeError("Illegal invocation: waitUntil called unbound");
+      }
       ctx.waited.push(promise);
     },
     passThroughOnException(this: FakeCtx | undefined) {
@@ -180,6 +182,150 @@ export function fakeFetch(
   return fn;
 }
 
+/** One fake browser socket, driven by the test as if it were the shard. */
+export interface FakeSocket extends WebSocketLike {
+  readonly url: string;
+  /** Text frames the client sent, in order. */
+  readonly sent: string[];
+  /** How the client closed it, when it did. */
+  closedByClient?: { code?: number; reason?: string };
+  /** The shard accepts the upgrade. */
+  open(): void;
+  /** The shard sends a frame: a string as is, anything else as JSON. */
+  push(frame: unknown): void;
+  /** The shard (or the network) closes the socket. */
+  drop(code?: number, reason?: string): void;
+  /** The frames the client sent, parsed, without `lunora-ping`. */
+  frames(): Record<string, unknown>[];
+}
+
+/** A scripted `WebSocket` constructor that records every socket it made. */
+export interface FakeSockets {
+  WebSocket: WebSocketConstructorLike;
+  all: FakeSocket[];
+  /** The newest socket; fails the test when there is none. */
+  last(): FakeSocket;
+}
+
+/** Makes a scripted `WebSocket` constructor. */
+export function fakeSockets(): FakeSockets {
+  const all: FakeSocket[] = [];
+  class Socket implements FakeSocket {
+    readyState = 0;
+    readonly sent: string[] = [];
+    closedByClient?: { code?: number; reason?: string };
+    onopen: ((event: unknown) => void) | null = null;
+    onmessage: ((event: { data: unknown }) => void) | null = null;
+    onclose: ((event: { code: number; reason: string }) => void) | null = null;
+    onerror: ((event: unknown) => void) | null = null;
+    constructor(readonly url: string) {
+      all.push(this);
+    }
+    send(data: string) {
+      if (this.readyState !== 1) throw new Error("InvalidStateError: not open");
+      this.sent.push(data);
+    }
+    close(code?: number, reason?: string) {
+      this.closedByClient = { code, reason };
+      this.readyState = 3;
+    }
+    open() {
+      this.readyState = 1;
+      this.onopen?.({});
+    }
+    push(frame: unknown) {
+      this.onmessage?.({
+        data: typeof frame === "string" ? frame : JSON.stringify(frame),
+      });
+    }
+    drop(code = 1006, reason = "") {
+      this.readyState = 3;
+      this.onclose?.({ code, reason });
+    }
+    frames() {
+      return this.sent.filter((text) => text !== "lunora-ping").map((text) => JSON.parse(text));
+    }
+  }
+  return {
+    WebSocket: Socket,
+    all,
+    last() {
+      const socket = all.at(-1);
+      if (!socket) throw new Error("No socket was opened");
+      return socket;
+    },
+  };
+}
+
+/** Fake timers and `Date` (setTimeout/setInterval and friends), installed globally. */
+export type FakeClock = Clock;
+
+/**
+ * Installs fake timers for the length of `fn`: the client's backoff, pings, watchdog and
+ * Nano Stores' unmount delay all run on it.
+ */
+export async function withFakeClock(
+  fn: (clock: FakeClock) => Promise<void> | void,
+) {
+  const clock = installFakeTimers({
+    toFake: [
+      "setTimeout",
+      "clearTimeout",
+      "setInterval",
+      "clearInterval",
+      "Date",
+    ],
+    now: 1_000_000,
+  });
+  try {
+    await fn(clock);
+  } finally {
+    clock.uninstall();
+  }
+}
+
+/** What a listener of a store saw, and how to stop listening. */
+export interface Watched<T> {
+  /** Every value the listener was called with, the first one included. */
+  values: T[];
+  stop(): void;
+}
+
+/** Subscribes to a Nano Stores store and records what it sees. */
+export function watch<T>(
+  store: { subscribe(listener: (value: T) => void): () => void },
+): Watched<T> {
+  const values: T[] = [];
+  const stop = store.subscribe((value) => {
+    values.push(value);
+  });
+  return { values, stop };
+}
+
+/** A browser client on `https://app.test` whose sockets are scripted. */
+export function liveClient(
+  options: Omit<LunoraClientOptions, "WebSocket"> = {},
+): { client: LunoraClient; sockets: FakeSockets } {
+  const sockets = fakeSockets();
+  const client = createLunoraClient({
+    url: "https://app.test",
+    ...options,
+    WebSocket: sockets.WebSocket,
+  });
+  return { client, sockets };
+}
+
+/** A `Preloaded` token for tests. */
+export function preloadedToken<T>(
+  functionPath: string,
+  args: Record<string, unknown>,
+  value: T,
+  shardKey?: string,
+): Preloaded<T> {
+  const base = { __lunoraPreloaded: true as const, functionPath, args, value };
+  return shardKey === undefined ? base : { ...base, shardKey };
+}
+
 /** The origin every test request uses. */
 export const ORIGIN = "https://app.test";
 
@@ -237,13 +383,23 @@ export interface Harness {
  */
 export function harness(
   options: Partial<LunoraOptions> = {},
-  { host = hostSpy(), behaviour }: { host?: HostSpy; behaviour?: ShardBehaviour } = {},
+  { host = hostSpy(), behaviour }: {
+    host?: HostSpy;
+    behaviour?: ShardBehaviour;
+  } = {},
 ): Harness {
   const ns = fakeNamespace(behaviour);
   const env = { SHARD: ns };
   const worker = withLunora(host, { shardDO: ns, ...options });
   const ctx = fakeCtx();
-  return { worker, ns, host, ctx, env, fetch: (request) => worker.fetch(request, env, ctx) };
+  return {
+    worker,
+    ns,
+    host,
+    ctx,
+    env,
+    fetch: (request) => worker.fetch(request, env, ctx),
+  };
 }
 
 /** A logger shaped like Astro's `AstroIntegrationLogger` that records every message. */
@@ -257,7 +413,11 @@ export interface FakeLogger {
 
 /** Makes a recording logger. */
 export function fakeLogger(): FakeLogger {
-  const calls = { info: [] as string[], warn: [] as string[], error: [] as string[] };
+  const calls = {
+    info: [] as string[],
+    warn: [] as string[],
+    error: [] as string[],
+  };
   return {
     calls,
     info: (message) => void calls.info.push(message),
@@ -277,11 +437,16 @@ export function fakePageContext(
   headers: Record<string, string> = {},
   url = `${ORIGIN}/page`,
 ): FakePageContext {
-  return { request: new Request(url, { headers }), locals: { cfContext: fakeCtx() } };
+  return {
+    request: new Request(url, { headers }),
+    locals: { cfContext: fakeCtx() },
+  };
 }
 
 /** A fake page context whose page is prerendered (`isPrerendered: true`). */
-export function fakePrerenderedContext(): FakePageContext & { isPrerendered: true } {
+export function fakePrerenderedContext(): FakePageContext & {
+  isPrerendered: true;
+} {
   return { ...fakePageContext(), isPrerendered: true };
 }
 
@@ -291,8 +456,48 @@ export interface TransportCall {
   call: InProcessCall;
 }
 
+/** How a request scope runs an envelope in process. */
+export type InProcessRun = (
+  envelope: string,
+  call: InProcessCall,
+) => Promise<Response>;
+
+/** A request scope whose record of finished calls a test can read. */
+export interface FakeScope extends RequestScope {
+  /** The calls the server client recorded, in the order they finished. */
+  recorded: ServerCallRecord[];
+}
+
+/** A request scope that runs envelopes with `run` and keeps what is recorded (in 0 ms). */
+export function scopeOf(run: InProcessRun): FakeScope {
+  const recorded: ServerCallRecord[] = [];
+  return {
+    run,
+    recorded,
+    track: (result, functionPath, kind, shardKey, inProcess) => {
+      const via = inProcess ? "in-process" : "http";
+      const record = (outcome: string) =>
+        recorded.push({
+          functionPath,
+          kind,
+          shardKey,
+          durationMs: 0,
+          via,
+          outcome,
+        });
+      return result.then((value) => {
+        record("ok");
+        return value;
+      }, (error) => {
+        record(error.code);
+        throw error;
+      });
+    },
+  };
+}
+
 /** An in-process transport that records every call. */
-export interface RecordingTransport extends InProcessTransport {
+export interface RecordingTransport extends InProcessRun {
   calls: TransportCall[];
   /** The envelopes received, in order. */
   envelopes: string[];
@@ -329,140 +534,6 @@ export type Equal<A, B> = (<V>() => V extends A ? 1 : 2) extends (<V>() => V ext
 /** Compiles only when its type argument is `true`: `assertType<Equal<typeof x, string>>()`. */
 export function assertType<_Check extends true>(): void {}
 
-/** One fake browser socket, driven by the test as if it were the shard. */
-export interface FakeSocket extends WebSocketLike {
-  readonly url: string;
-  /** Text frames the client sent, in order. */
-  readonly sent: string[];
-  /** How the client closed it, when it did. */
-  closedByClient?: { code?: number; reason?: string };
-  /** The shard accepts the upgrade. */
-  open(): void;
-  /** The shard sends a frame: a string as is, anything else as JSON. */
-  push(frame: unknown): void;
-  /** The shard (or the network) closes the socket. */
-  drop(code?: number, reason?: string): void;
-  /** The frames the client sent, parsed, without `lunora-ping`. */
-  frames(): Record<string, unknown>[];
-}
-
-/** A scripted `WebSocket` constructor that records every socket it made. */
-export interface FakeSockets {
-  WebSocket: WebSocketConstructorLike;
-  all: FakeSocket[];
-  /** The newest socket; fails the test when there is none. */
-  last(): FakeSocket;
-}
-
-/** Makes a scripted `WebSocket` constructor. */
-export function fakeSockets(): FakeSockets {
-  const all: FakeSocket[] = [];
-  class Socket implements FakeSocket {
-    readyState = 0;
-    readonly sent: string[] = [];
-    closedByClient?: { code?: number; reason?: string };
-    onopen: ((event: unknown) => void) | null = null;
-    onmessage: ((event: { data: unknown }) => void) | null = null;
-    onclose: ((event: { code: number; reason: string }) => void) | null = null;
-    onerror: ((event: unknown) => void) | null = null;
-    constructor(readonly url: string) {
-      all.push(this);
-    }
-    send(data: string) {
-      if (this.readyState !== 1) throw new Error("InvalidStateError: not open");
-      this.sent.push(data);
-    }
-    close(code?: number, reason?: string) {
-      this.closedByClient = { code, reason };
-      this.readyState = 3;
-    }
-    open() {
-      this.readyState = 1;
-      this.onopen?.({});
-    }
-    push(frame: unknown) {
-      this.onmessage?.({ data: typeof frame === "string" ? frame : JSON.stringify(frame) });
-    }
-    drop(code = 1006, reason = "") {
-      this.readyState = 3;
-      this.onclose?.({ code, reason });
-    }
-    frames() {
-      return this.sent.filter((text) => text !== "lunora-ping").map((text) => JSON.parse(text));
-    }
-  }
-  return {
-    WebSocket: Socket,
-    all,
-    last() {
-      const socket = all.at(-1);
-      if (!socket) throw new Error("No socket was opened");
-      return socket;
-    },
-  };
-}
-
-/** Fake timers and `Date` (setTimeout/setInterval and friends), installed globally. */
-export type FakeClock = Clock;
-
-/**
- * Installs fake timers for the length of `fn`: the client's backoff, pings, watchdog and
- * Nano Stores' unmount delay all run on it.
- */
-export async function withFakeClock(fn: (clock: FakeClock) => Promise<void> | void) {
-  const clock = installFakeTimers({
-    toFake: ["setTimeout", "clearTimeout", "setInterval", "clearInterval", "Date"],
-    now: 1_000_000,
-  });
-  try {
-    await fn(clock);
-  } finally {
-    clock.uninstall();
-  }
-}
-
-/** What a listener of a store saw, and how to stop listening. */
-export interface Watched<T> {
-  /** Every value the listener was called with, the first one included. */
-  values: T[];
-  stop(): void;
-}
-
-/** Subscribes to a Nano Stores store and records what it sees. */
-export function watch<T>(
-  store: { subscribe(listener: (value: T) => void): () => void },
-): Watched<T> {
-  const values: T[] = [];
-  const stop = store.subscribe((value) => {
-    values.push(value);
-  });
-  return { values, stop };
-}
-
-/** A browser client on `https://app.test` whose sockets are scripted. */
-export function liveClient(
-  options: Omit<LunoraClientOptions, "WebSocket"> = {},
-): { client: LunoraClient; sockets: FakeSockets } {
-  const sockets = fakeSockets();
-  const client = createLunoraClient({
-    url: "https://app.test",
-    ...options,
-    WebSocket: sockets.WebSocket,
-  });
-  return { client, sockets };
-}
-
-/** A `Preloaded` token for tests. */
-export function preloadedToken<T>(
-  functionPath: string,
-  args: Record<string, unknown>,
-  value: T,
-  shardKey?: string,
-): Preloaded<T> {
-  const base = { __lunoraPreloaded: true as const, functionPath, args, value };
-  return shardKey === undefined ? base : { ...base, shardKey };
-}
-
 /** The part of `node:sqlite` used here (this repository's `@types/node` predates the module). */
 export interface SqliteDatabase {
   exec(sql: string): void;
@@ -478,7 +549,9 @@ const sqlite = await import(NODE_SQLITE).catch(() => undefined) as
 
 /** A Durable Object's storage: a fresh in-memory SQLite database. */
 export function sqliteDatabase(): SqliteDatabase {
-  if (sqlite === undefined) throw new TypeError("This runtime has no node:sqlite");
+  if (sqlite === undefined) {
+    throw new TypeError("This runtime has no node:sqlite");
+  }
   return new sqlite.DatabaseSync(":memory:");
 }
 
@@ -526,7 +599,9 @@ export interface SqliteShardState extends ShardState {
  * A Durable Object state whose `storage.sql` is `db` (a new in-memory database by default):
  * two states over one database are one object before and after a restart.
  */
-export function sqliteShardState(db: SqliteDatabase = sqliteDatabase()): SqliteShardState {
+export function sqliteShardState(
+  db: SqliteDatabase = sqliteDatabase(),
+): SqliteShardState {
   let depth = 0;
   const sockets: FakeHibernatingSocket[] = [];
   return {
@@ -538,7 +613,9 @@ export function sqliteShardState(db: SqliteDatabase = sqliteDatabase()): SqliteS
           return {
             toArray: () => rows,
             one: () => {
-              if (rows.length !== 1) throw new RangeError(`one() on ${rows.length} rows`);
+              if (rows.length !== 1) {
+                throw new RangeError(`one() on ${rows.length} rows`);
+              }
               return rows[0]!;
             },
             [Symbol.iterator]: () => rows[Symbol.iterator](),
@@ -583,7 +660,9 @@ export function withWorkerdGlobals<T>(fn: () => T): T {
   globals.Response = class extends Original {
     constructor(body?: BodyInit | null, init?: ResponseInit) {
       super(body, init?.status === 101 ? { ...init, status: 200 } : init);
-      if (init?.status === 101) Object.defineProperty(this, "status", { value: 101 });
+      if (init?.status === 101) {
+        Object.defineProperty(this, "status", { value: 101 });
+      }
     }
   };
   try {
@@ -607,15 +686,24 @@ export interface ShardCaller {
 
 /** The headers the worker puts on a call (or an upgrade) for `caller`. */
 export function shardHeadersOf(caller: ShardCaller): Record<string, string> {
-  const headers: Record<string, string> = { "content-type": "application/json" };
+  const headers: Record<string, string> = {
+    "content-type": "application/json",
+  };
   if (caller.userId !== undefined) {
     headers["x-lunora-userid"] = caller.userId;
     const claims = btoa(JSON.stringify({ name: caller.name ?? caller.userId }));
-    headers["x-lunora-identity"] = claims.replaceAll("+", "-").replaceAll("/", "_")
+    headers["x-lunora-identity"] = claims.replaceAll("+", "-").replaceAll(
+      "/",
+      "_",
+    )
       .replace(/=+$/, "");
   }
-  if (caller.mutationId !== undefined) headers["x-lunora-mutation-id"] = caller.mutationId;
-  if (caller.clientId !== undefined) headers["x-lunora-client-id"] = caller.clientId;
+  if (caller.mutationId !== undefined) {
+    headers["x-lunora-mutation-id"] = caller.mutationId;
+  }
+  if (caller.clientId !== undefined) {
+    headers["x-lunora-client-id"] = caller.clientId;
+  }
   return headers;
 }
 

@@ -14,7 +14,9 @@ import type {
   MiddlewareHandler,
 } from "astro";
 import assert from "node:assert/strict";
+import type { defineToolbarApp } from "astro/toolbar";
 import * as middleware from "../middleware.ts";
+import lunoraToolbarApp from "../toolbar.ts";
 import { lunora } from "../mod.ts";
 import type { AstroIntegrationLike, LunoraIntegrationOptions } from "../mod.ts";
 
@@ -41,6 +43,13 @@ const _passLogger = (logger: AstroIntegrationLogger) =>
 // What Astro passes to astro:config:setup is what the setup hook accepts.
 const _setupHook: ConfigSetupHook = declared.hooks["astro:config:setup"];
 const _passSetup = (options: ConfigSetupOptions) => declared.hooks["astro:config:setup"](options);
+
+// What Astro passes to astro:server:setup (the toolbar's server channel) is what it accepts.
+type ServerSetupHook = NonNullable<AstroIntegration["hooks"]["astro:server:setup"]>;
+const _serverSetupHook: ServerSetupHook = declared.hooks["astro:server:setup"];
+
+// The toolbar entry's default export is what Astro's defineToolbarApp takes.
+const _toolbarApp: Parameters<typeof defineToolbarApp>[0] = lunoraToolbarApp;
 
 // The middleware entry is what Astro loads from an `addMiddleware` entrypoint.
 const _handler: MiddlewareHandler = middleware.onRequest;

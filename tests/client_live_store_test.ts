@@ -577,3 +577,29 @@ Deno.test("a cursor without a value does not resume: the re-subscribe asks for a
     client.close();
   });
 });
+
+Deno.test("a store whose socket is down while the browser reports no network is offline", async () => {
+  const scope = globalThis as unknown as { navigator?: object };
+  const saved = Object.getOwnPropertyDescriptor(globalThis, "navigator");
+  Object.defineProperty(globalThis, "navigator", {
+    value: { ...scope.navigator, onLine: false },
+    configurable: true,
+  });
+  try {
+    await withFakeClock(() => {
+      const { client, sockets } = liveClient();
+      const store = client.hydratePreloaded(preloadedToken("messages:list", {}, seed));
+      const seen = watch(store);
+      sockets.last().open();
+      assert.equal(store.status.get().state, "live", "an open socket is live whatever it says");
+      sockets.last().drop();
+      assert.equal(store.status.get().state, "offline");
+      assert.deepEqual(store.get(), seed);
+      seen.stop();
+      client.close();
+    });
+  } finally {
+    if (saved) Object.defineProperty(globalThis, "navigator", saved);
+    else delete scope.navigator;
+  }
+});

@@ -5,13 +5,9 @@
  * where neither reflection nor a copy can reach them.
  */
 import assert from "node:assert/strict";
-import {
-  getInProcessTransport,
-  REGISTRY_KEY,
-  setInProcessTransport,
-} from "../src/in_process_registry.ts";
+import { getRequestScope, REGISTRY_KEY, setRequestScope } from "../src/in_process_registry.ts";
 import { decodeWire, encodeWire } from "../src/wire/codec.ts";
-import { harness, jsonPost, ORIGIN } from "./_fakes.ts";
+import { harness, jsonPost, ORIGIN, scopeOf } from "./_fakes.ts";
 
 const TAG = "$lunora.wire$";
 
@@ -108,25 +104,25 @@ Deno.test("withLunora() still reads the WebSocket shard from the query string", 
   assert.deepEqual(ns.stubs, ["room-1"]);
 });
 
-Deno.test("setInProcessTransport() leaves no enumerable key on the objects it registers under", () => {
+Deno.test("setRequestScope() leaves no enumerable key on the objects it registers under", () => {
   const ctx = { waitUntil() {} };
   const request = new Request(`${ORIGIN}/page`);
-  setInProcessTransport([request, ctx], () => Promise.resolve(new Response("ok")));
+  setRequestScope([request, ctx], scopeOf(() => Promise.resolve(new Response("ok"))));
   assert.deepEqual(Object.keys(ctx), ["waitUntil"]);
   assert.deepEqual(Object.keys({ ...ctx }), ["waitUntil"]);
-  assert.equal(getInProcessTransport({ ...ctx }), undefined, "a copy does not carry it");
-  assert.equal(typeof getInProcessTransport(request), "function");
+  assert.equal(getRequestScope({ ...ctx }), undefined, "a copy does not carry it");
+  assert.equal(typeof getRequestScope(request), "object");
 });
 
-Deno.test("setInProcessTransport() leaves not even a symbol key for reflection to find", () => {
+Deno.test("setRequestScope() leaves not even a symbol key for reflection to find", () => {
   const ctx = { waitUntil() {} };
   const request = new Request(`${ORIGIN}/page`);
   const requestKeys = Reflect.ownKeys(request);
-  setInProcessTransport([request, ctx], () => Promise.resolve(new Response("ok")));
+  setRequestScope([request, ctx], scopeOf(() => Promise.resolve(new Response("ok"))));
   assert.deepEqual(Reflect.ownKeys(ctx), ["waitUntil"]);
   assert.deepEqual(Reflect.ownKeys(request), requestKeys);
   assert.equal(
-    getInProcessTransport(Object.assign({}, ctx)),
+    getRequestScope(Object.assign({}, ctx)),
     undefined,
     "a copy does not carry it",
   );
@@ -134,24 +130,24 @@ Deno.test("setInProcessTransport() leaves not even a symbol key for reflection t
 
 Deno.test("registering again under the same key replaces its transport", async () => {
   const ctx = { waitUntil() {} };
-  setInProcessTransport([ctx], () => Promise.resolve(new Response("first")));
-  setInProcessTransport([ctx], () => Promise.resolve(new Response("second")));
-  assert.equal(await (await getInProcessTransport(ctx)!("{}", { kind: "query" })).text(), "second");
+  setRequestScope([ctx], scopeOf(() => Promise.resolve(new Response("first"))));
+  setRequestScope([ctx], scopeOf(() => Promise.resolve(new Response("second"))));
+  assert.equal(await (await getRequestScope(ctx)!.run("{}", { kind: "query" })).text(), "second");
 });
 
-Deno.test("setInProcessTransport() still registers under a frozen context", async () => {
+Deno.test("setRequestScope() still registers under a frozen context", async () => {
   const ctx = Object.freeze({ waitUntil() {} });
-  setInProcessTransport([ctx], () => Promise.resolve(new Response("frozen")));
-  assert.equal(await (await getInProcessTransport(ctx)!("{}", { kind: "query" })).text(), "frozen");
+  setRequestScope([ctx], scopeOf(() => Promise.resolve(new Response("frozen"))));
+  assert.equal(await (await getRequestScope(ctx)!.run("{}", { kind: "query" })).text(), "frozen");
 });
 
-Deno.test("getInProcessTransport() finds nothing through a prototype that holds a transport", () => {
+Deno.test("getRequestScope() finds nothing through a prototype that holds a transport", () => {
   const parent = { waitUntil() {} };
-  setInProcessTransport([parent], () => Promise.resolve(new Response("parent")));
-  assert.equal(typeof getInProcessTransport(parent), "function");
-  assert.equal(getInProcessTransport(Object.create(parent)), undefined);
+  setRequestScope([parent], scopeOf(() => Promise.resolve(new Response("parent"))));
+  assert.equal(typeof getRequestScope(parent), "object");
+  assert.equal(getRequestScope(Object.create(parent)), undefined);
 });
 
 Deno.test("the shared registry's key names the version of the transport contract", () => {
-  assert.equal(REGISTRY_KEY, Symbol.for("@lunora/astro/in-process-rpc/registry@2"));
+  assert.equal(REGISTRY_KEY, Symbol.for("@lunora/astro/in-process-rpc/registry@3"));
 });

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { getInProcessTransport } from "../src/in_process_registry.ts";
+import { getRequestScope } from "../src/in_process_registry.ts";
 import { harness, hostSpy, jsonPost, ORIGIN } from "./_fakes.ts";
 
 const QUERY = { kind: "query" } as const;
@@ -14,23 +14,23 @@ function page(cookie?: string): Request {
   return new Request(`${ORIGIN}/channels/general`, cookie ? { headers: { cookie } } : {});
 }
 
-Deno.test("withLunora() registers an in-process transport under the page request and its ctx", async () => {
+Deno.test("withLunora() registers a request scope under the page request and its ctx", async () => {
   const found: unknown[] = [];
   const host = hostSpy(({ request, ctx }) => {
-    found.push(getInProcessTransport(request), getInProcessTransport(ctx));
+    found.push(getRequestScope(request), getRequestScope(ctx));
     return new Response("page");
   });
   const h = harness({}, { host });
   await h.fetch(page());
-  assert.equal(typeof found[0], "function");
+  assert.equal(typeof found[0], "object");
   assert.equal(found[0], found[1]);
-  assert.equal(getInProcessTransport(new Request(`${ORIGIN}/channels/general`)), undefined);
+  assert.equal(getRequestScope(new Request(`${ORIGIN}/channels/general`)), undefined);
 });
 
 Deno.test("the in-process transport answers byte-identically to /_lunora/rpc for the same caller", async () => {
   let inProcess: Response | undefined;
   const host = hostSpy(async ({ request }) => {
-    inProcess = await getInProcessTransport(request)!(envelope, QUERY);
+    inProcess = await getRequestScope(request)!.run(envelope, QUERY);
     return new Response("page");
   });
   const h = harness({ resolveIdentity: identityFromCookie }, {
@@ -52,7 +52,7 @@ Deno.test("the in-process transport answers byte-identically to /_lunora/rpc for
 Deno.test("the in-process transport applies the tenant gate of the page's caller", async () => {
   let status = 0;
   const host = hostSpy(async ({ request }) => {
-    const response = await getInProcessTransport(request)!(
+    const response = await getRequestScope(request)!.run(
       JSON.stringify({ functionPath: "a:b", shardKey: "tenant-b" }),
       QUERY,
     );
@@ -68,7 +68,7 @@ Deno.test("the in-process transport applies the tenant gate of the page's caller
 Deno.test("the in-process transport answers an invalid envelope with 400 and no shard call", async () => {
   let body: unknown;
   const host = hostSpy(async ({ request }) => {
-    body = await (await getInProcessTransport(request)!("{", QUERY)).json();
+    body = await (await getRequestScope(request)!.run("{", QUERY)).json();
     return new Response("page");
   });
   const h = harness({}, { host });
@@ -81,7 +81,7 @@ Deno.test("the in-process transport retries a query's retryable shard errors", a
   let failures = 1;
   let status = 0;
   const host = hostSpy(async ({ request }) => {
-    status = (await getInProcessTransport(request)!(envelope, QUERY)).status;
+    status = (await getRequestScope(request)!.run(envelope, QUERY)).status;
     return new Response("page");
   });
   const h = harness({}, {
@@ -99,7 +99,7 @@ Deno.test("the in-process transport retries a query's retryable shard errors", a
 Deno.test("two concurrent page requests with different cookies each reach the shard as their own user", async () => {
   const host = hostSpy(async ({ request }) => {
     await new Promise((resolve) => setTimeout(resolve, Math.random() * 5));
-    const response = await getInProcessTransport(request)!(envelope, QUERY);
+    const response = await getRequestScope(request)!.run(envelope, QUERY);
     return new Response(JSON.stringify(await response.json()));
   });
   const h = harness({ resolveIdentity: identityFromCookie }, {

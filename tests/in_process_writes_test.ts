@@ -5,7 +5,7 @@
  * `retryable` shard error for queries and mutations (same mutation id), never for actions.
  */
 import assert from "node:assert/strict";
-import { getInProcessTransport } from "../src/in_process_registry.ts";
+import { getRequestScope } from "../src/in_process_registry.ts";
 import { createServerClient, type ServerClient } from "../src/ssr/server_client.ts";
 import { LunoraServerError } from "../src/wire/error_envelope.ts";
 import { action, mutation, query } from "../src/wire/function_reference.ts";
@@ -275,7 +275,7 @@ async function transportAnswer(call: unknown): Promise<{ status: number; shard: 
   let status = 0;
   const host = hostSpy(async ({ request }) => {
     const envelope = JSON.stringify({ functionPath: "messages:send", args: {} });
-    status = (await getInProcessTransport(request)!(envelope, call as never)).status;
+    status = (await getRequestScope(request)!.run(envelope, call as never)).status;
     return new Response("page");
   });
   const h = harness({}, { host, behaviour: failing(1, "retryable") });

@@ -3,7 +3,7 @@
  * config whose `root` is one of the fixture projects in `tests/fixtures/<scenario>/`.
  */
 import assert from "node:assert/strict";
-import { lunora } from "../mod.ts";
+import lunoraDefault, { lunora } from "../mod.ts";
 import type { AstroAdapterLike, LunoraIntegrationOptions } from "../mod.ts";
 import { captureConsole, fakeLogger } from "./_fakes.ts";
 
@@ -189,6 +189,7 @@ Deno.test("lunora() warns once, with a whole wrangler.jsonc, when there is no wr
   assertOneWarning(
     await run("no_wrangler"),
     "No wrangler.jsonc, wrangler.json or wrangler.toml in the project root",
+    "and export the ShardDO class from src/worker.ts:",
     `"main": "src/worker.ts",`,
     `"bindings": [{ "name": "SHARD", "class_name": "ShardDO" }]`,
     `"new_sqlite_classes": ["ShardDO"]`,
@@ -199,6 +200,7 @@ Deno.test("lunora() warns once, with where, when the wrangler config cannot be p
   assertOneWarning(
     await run("wrangler_unparseable"),
     "wrangler.jsonc could not be parsed (CommaExpected at line 4, column 3)",
+    "src/worker.ts must export the ShardDO class:",
     `"main": "src/worker.ts",`,
   );
 });
@@ -270,4 +272,8 @@ Deno.test("lunora() returns an integration named @lunora/astro, with or without 
   assert.equal(lunora().name, "@lunora/astro");
   assert.equal(lunora({}).name, "@lunora/astro");
   assert.equal(lunora({ serverEntry: "src/worker.ts" }).name, "@lunora/astro");
+});
+
+Deno.test("the package's default export is the lunora function, as astro add imports it", () => {
+  assert.equal(lunoraDefault, lunora);
 });

@@ -2,13 +2,13 @@
  * `preloadQuery` and `preloadedQueryResult` (spec §8), over HTTP and in process.
  */
 import assert from "node:assert/strict";
-import { setInProcessTransport } from "../src/in_process_registry.ts";
+import { setRequestScope } from "../src/in_process_registry.ts";
 import { preloadedQueryResult, preloadQuery } from "../src/ssr/preload.ts";
 import { createServerClient } from "../src/ssr/server_client.ts";
 import { WIRE_TAG } from "../src/wire/codec.ts";
 import { LunoraServerError } from "../src/wire/error_envelope.ts";
 import { query } from "../src/wire/function_reference.ts";
-import { fakeFetch, fakePageContext, ORIGIN } from "./_fakes.ts";
+import { fakeFetch, fakePageContext, ORIGIN, scopeOf } from "./_fakes.ts";
 
 const T = WIRE_TAG;
 const list = query<{ channelId: string; since?: bigint }, { text: string; at: Date }[]>(
@@ -81,10 +81,13 @@ Deno.test("preloadQuery() rejects with the server's error", async () => {
 Deno.test("in-process and HTTP preloads of the same answer give identical tokens", async () => {
   const page = fakePageContext({ cookie: "sid=1" });
   const envelopes: string[] = [];
-  setInProcessTransport([page.request, page.locals.cfContext], (envelope) => {
-    envelopes.push(envelope);
-    return Promise.resolve(new Response(ANSWER));
-  });
+  setRequestScope(
+    [page.request, page.locals.cfContext],
+    scopeOf((envelope) => {
+      envelopes.push(envelope);
+      return Promise.resolve(new Response(ANSWER));
+    }),
+  );
   const inProcessFetch = fakeFetch(() => new Response(ANSWER));
   const httpFetch = fakeFetch(() => new Response(ANSWER));
   const args = { channelId: "c1", since: 5n };

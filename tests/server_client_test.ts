@@ -4,12 +4,12 @@
  */
 import type { APIContext, AstroGlobal } from "astro";
 import assert from "node:assert/strict";
-import { setInProcessTransport } from "../src/in_process_registry.ts";
+import { setRequestScope } from "../src/in_process_registry.ts";
 import { createServerClient } from "../src/ssr/server_client.ts";
 import { WIRE_TAG } from "../src/wire/codec.ts";
 import { LunoraServerError } from "../src/wire/error_envelope.ts";
 import { type FunctionReference, query } from "../src/wire/function_reference.ts";
-import { fakeFetch, fakePageContext, ORIGIN, recordingTransport } from "./_fakes.ts";
+import { fakeFetch, fakePageContext, ORIGIN, recordingTransport, scopeOf } from "./_fakes.ts";
 
 const T = WIRE_TAG;
 const get = query<{ id?: string; n?: bigint }, unknown>("counters:get");
@@ -342,7 +342,7 @@ Deno.test("a network failure rejects with a LunoraServerError carrying the cause
 Deno.test("with context, a registered transport runs the call in process with no fetch", async () => {
   const page = fakePageContext({ cookie: "sid=1" });
   const transport = recordingTransport(() => Response.json({ result: [T, "bigint", "4"] }));
-  setInProcessTransport([page.request, page.locals.cfContext], transport);
+  setRequestScope([page.request, page.locals.cfContext], scopeOf(transport));
   const fetch = fakeFetch();
   const client = createServerClient({ context: page, fetch });
   assert.equal(await client.query(get, { id: "a" }, { shardKey: "s1" }), 4n);
@@ -355,7 +355,7 @@ Deno.test("with context, a registered transport runs the call in process with no
 Deno.test("the transport is found through locals.cfContext when Astro replaced the request", async () => {
   const page = fakePageContext({ cookie: "sid=1" });
   const transport = recordingTransport();
-  setInProcessTransport([page.locals.cfContext], transport); // the worker's original request
+  setRequestScope([page.locals.cfContext], scopeOf(transport)); // the worker's original request
   const replaced = { ...page, request: new Request(page.request) };
   const fetch = fakeFetch();
   await createServerClient({ context: replaced, fetch }).query(get, {});
@@ -366,7 +366,7 @@ Deno.test("the transport is found through locals.cfContext when Astro replaced t
 Deno.test("the transport is found through the request when locals has no cfContext", async () => {
   const page = fakePageContext();
   const transport = recordingTransport();
-  setInProcessTransport([page.request], transport);
+  setRequestScope([page.request], scopeOf(transport));
   await createServerClient({ context: { request: page.request, locals: {} }, fetch: fakeFetch() })
     .query(get, {});
   assert.equal(transport.envelopes.length, 1);
@@ -374,10 +374,12 @@ Deno.test("the transport is found through the request when locals has no cfConte
 
 Deno.test("in-process responses are read like HTTP ones: an envelope rejects with its code", async () => {
   const page = fakePageContext();
-  setInProcessTransport(
+  setRequestScope(
     [page.request],
-    recordingTransport(() =>
-      Response.json({ error: { code: "FORBIDDEN_SHARD", message: "No access" } }, { status: 403 })
+    scopeOf(
+      recordingTransport(() =>
+        Response.json({ error: { code: "FORBIDDEN_SHARD", message: "No access" } }, { status: 403 })
+      ),
     ),
   );
   await assert.rejects(createServerClient({ context: page }).query(get, {}), {
@@ -389,7 +391,7 @@ Deno.test("in-process responses are read like HTTP ones: an envelope rejects wit
 
 Deno.test("a transport that throws rejects with an INTERNAL LunoraServerError", async () => {
   const page = fakePageContext();
-  setInProcessTransport([page.request], () => Promise.reject(new Error("shard gone")));
+  setRequestScope([page.request], scopeOf(() => Promise.reject(new Error("shard gone"))));
   await assert.rejects(createServerClient({ context: page }).query(get, {}), {
     code: "INTERNAL",
     message: "Lunora RPC request failed: shard gone",
@@ -410,7 +412,7 @@ Deno.test("without a transport, context falls back to HTTP on the page origin wi
 Deno.test("context with a URL on another origin uses HTTP and forwards no identity", async () => {
   const page = fakePageContext({ cookie: "sid=abc", authorization: "Bearer page-token" });
   const transport = recordingTransport();
-  setInProcessTransport([page.request, page.locals.cfContext], transport);
+  setRequestScope([page.request, page.locals.cfContext], scopeOf(transport));
   const fetch = fakeFetch();
   await createServerClient({ context: page, url: "https://other.test", fetch }).query(get, {});
   assert.equal(transport.envelopes.length, 0);
@@ -444,12 +446,12 @@ Deno.test("two concurrent page requests each run in process as their own visitor
   const pages = ["alice", "bob"].map((user) => {
     const page = fakePageContext({ cookie: `sid=${user}` });
     // What the worker registers: a transport bound to this page request's identity.
-    setInProcessTransport(
+    setRequestScope(
       [page.request, page.locals.cfContext],
-      async () => {
+      scopeOf(async () => {
         await tick();
         return Response.json({ result: page.request.headers.get("cookie") });
-      },
+      }),
     );
     return page;
   });
@@ -503,7 +505,7 @@ Deno.test("createServerClient() reads no page header until a call needs HTTP", a
     },
   });
   const page = { request, locals: {} };
-  setInProcessTransport([request], () => Promise.resolve(Response.json({ result: 1 })));
+  setRequestScope([request], scopeOf(() => Promise.resolve(Response.json({ result: 1 }))));
   await createServerClient({ context: page }).query(get, {});
   assert.equal(reads, 0);
 });

@@ -5,7 +5,7 @@
  * worker's side (retries per kind, the page request's ids) is in `in_process_writes_test.ts`.
  */
 import assert from "node:assert/strict";
-import { setInProcessTransport } from "../src/in_process_registry.ts";
+import { setRequestScope } from "../src/in_process_registry.ts";
 import { createServerClient } from "../src/ssr/server_client.ts";
 import { WIRE_TAG } from "../src/wire/codec.ts";
 import { LunoraServerError } from "../src/wire/error_envelope.ts";
@@ -18,6 +18,7 @@ import {
   fakePrerenderedContext,
   ORIGIN,
   recordingTransport,
+  scopeOf,
 } from "./_fakes.ts";
 
 const T = WIRE_TAG;
@@ -239,7 +240,7 @@ Deno.test("mutation() checks its reference, args and shard key like query() does
 Deno.test("in process, the transport learns each call's kind and a mutation's own ids", async () => {
   const page = fakePageContext({ "x-lunora-mutation-id": "browser-mid" });
   const transport = recordingTransport();
-  setInProcessTransport([page.request, page.locals.cfContext], transport);
+  setRequestScope([page.request, page.locals.cfContext], scopeOf(transport));
   const fetch = fakeFetch();
   const c = createServerClient({ context: page, fetch });
   await c.query(list, { channelId: "c" });

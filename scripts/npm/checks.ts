@@ -226,16 +226,21 @@ function typeCheckConsumer(
   names: ReadonlyMap<string, EntryNames>,
 ): string[] {
   const files: string[] = [];
+  // `default` is a keyword: a default export is imported under another local name.
+  const local = (name: string) => name === "default" ? "defaultExport" : name;
+  const binding = (name: string) => name === "default" ? "default as defaultExport" : name;
   [...names].forEach(([subpath, n], index) => {
     const specifier = specifierFor(packageName, subpath);
     const file = join(dir, `entry_${index}.ts`);
+    // A default export (`./toolbar`) is imported under a local name.
+    const local = (name: string) => name === "default" ? "defaultExport" : name;
     Deno.writeTextFileSync(
       file,
       [
         `import * as entry from "${specifier}";`,
         `export type { ${n.all.join(", ")} } from "${specifier}";`,
-        `import { ${n.runtime.join(", ")} } from "${specifier}";`,
-        `export const values: unknown[] = [${n.runtime.join(", ")}];`,
+        `import { ${n.runtime.map(binding).join(", ")} } from "${specifier}";`,
+        `export const values: unknown[] = [${n.runtime.map(local).join(", ")}];`,
         `export { entry };`,
         "",
       ].join("\n"),

@@ -17,9 +17,11 @@ import { run } from "./command.ts";
  */
 export const SIZE_BUDGETS: Readonly<Record<string, number>> = {
   ".": 12 * 1024,
-  "./server": 6 * 1024,
+  // 6 KiB until the page's call record for Server-Timing (≈ 45 B min+gzip) came in.
+  "./server": 6.25 * 1024,
   "./middleware": 6 * 1024,
   "./client": 5 * 1024,
+  "./toolbar": 4 * 1024,
 };
 
 /** Size of one entry point with its static import graph. */

@@ -4,9 +4,12 @@
  *
  * @module
  */
-import { type CallKind, readCallOptions } from "../wire/call_options.ts";
 import { assertFunctionPath } from "../wire/function_reference.ts";
 import { type BrowserRpcResult, callRpc } from "./browser_rpc.ts";
+import { isPlainObject } from "./lunora_client.ts";
+
+/** The kind of a browser call. */
+export type CallKind = "query" | "mutation" | "action";
 
 /** What a client hands to each call. */
 export interface WriteContext {
@@ -15,12 +18,6 @@ export interface WriteContext {
   /** The bearer token for `authorization`, when the client has one. */
   authToken(): Promise<string | undefined>;
   fetch?: typeof fetch;
-}
-
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  if (typeof value !== "object" || value === null) return false;
-  const proto = Object.getPrototypeOf(value);
-  return proto === Object.prototype || proto === null;
 }
 
 /**
@@ -39,7 +36,16 @@ export async function runCall(
     "function reference",
   );
   const what = `Cannot run ${kind} ${JSON.stringify(functionPath)}`;
-  const { shardKey, idempotencyKey } = readCallOptions(what, kind, callOptions);
+  const { shardKey, idempotencyKey } = (callOptions ?? {}) as {
+    shardKey?: unknown;
+    idempotencyKey?: unknown;
+  };
+  if (shardKey !== undefined && typeof shardKey !== "string") {
+    throw new TypeError(`${what}: "shardKey" must be a string, got ${typeof shardKey}`);
+  }
+  if (idempotencyKey !== undefined && kind !== "mutation") {
+    throw new TypeError(`${what}: only a mutation takes "idempotencyKey"`);
+  }
   if (args !== undefined && args !== null && !isPlainObject(args)) {
     throw new TypeError(`${what}: "args" must be a plain object`);
   }
@@ -51,7 +57,10 @@ export async function runCall(
     args: (args ?? {}) as Record<string, unknown>,
     clientId: context.clientId,
     ...(shardKey === undefined ? {} : { shardKey }),
-    ...(kind === "mutation" ? { idempotencyKey: idempotencyKey ?? crypto.randomUUID() } : {}),
+    // One id for the logical write: callRpc checks it and keeps it across its retries.
+    ...(kind === "mutation"
+      ? { idempotencyKey: (idempotencyKey as string | undefined) ?? crypto.randomUUID() }
+      : {}),
     ...(token === undefined ? {} : { authorization: `Bearer ${token}` }),
     ...(context.fetch ? { fetch: context.fetch } : {}),
   });

@@ -6,7 +6,6 @@
  *
  * @module
  */
-import type { CallKind } from "../wire/call_options.ts";
 import {
   assertFunctionPath,
   type CallArgs,
@@ -16,6 +15,7 @@ import {
 import { checkPreloaded, deserializePreloaded, type Preloaded } from "../wire/preloaded_token.ts";
 import type { WebSocketConstructorLike } from "./connection.ts";
 import { registerDevtools } from "./devtools.ts";
+import type { CallKind } from "./browser_writes.ts";
 import { createLiveStore, type LiveStore, type StoreHost } from "./live_store.ts";
 import type { LiveQuerySpec, Registry } from "./subscription_registry.ts";
 
@@ -242,7 +242,8 @@ async function readToken(source: TokenSource | undefined): Promise<string | unde
   return token === "" ? undefined : token;
 }
 
-function isPlainObject(value: unknown): value is Record<string, unknown> {
+/** Whether `value` is a plain object (`{}` or `Object.create(null)`), as call arguments must be. */
+export function isPlainObject(value: unknown): value is Record<string, unknown> {
   if (typeof value !== "object" || value === null) return false;
   const proto = Object.getPrototypeOf(value);
   return proto === Object.prototype || proto === null;

@@ -91,7 +91,8 @@ export interface RegistrySnapshot {
     shardKey: string | undefined;
     state: string;
     pushes: number;
-    lastPushAt: number;
+    /** `Date.now()` of the last frame; `undefined` before any. */
+    lastPushAt: number | undefined;
   }[];
   subscriptions: {
     functionPath: string;
@@ -99,7 +100,7 @@ export interface RegistrySnapshot {
     shardKey: string | undefined;
     state: LiveStatus["state"];
     pushes: number;
-    lastPushAt: number;
+    lastPushAt: number | undefined;
     error?: LiveError;
   }[];
 }
@@ -491,7 +492,7 @@ export function createRegistry(options: RegistryOptions): Registry {
           shardKey: shard === "" ? undefined : shard,
           state: c.state,
           pushes: c.pushes,
-          lastPushAt: c.lastPushAt,
+          lastPushAt: c.lastPushAt || undefined,
         })),
         subscriptions: [...subs.values()].map((sub) => {
           const status = statusOf(sub);
@@ -501,7 +502,7 @@ export function createRegistry(options: RegistryOptions): Registry {
             shardKey: sub.spec.shardKey,
             state: status.state,
             pushes: sub.pushes,
-            lastPushAt: sub.lastPushAt,
+            lastPushAt: sub.lastPushAt || undefined,
             ...(status.error ? { error: status.error } : {}),
           };
         }),

@@ -52,12 +52,51 @@ export interface AstroInjectedTypeLike {
   readonly content: string;
 }
 
+/** An app for Astro's dev toolbar, as Astro's `addDevToolbarApp` takes it. */
+export interface AstroDevToolbarAppLike {
+  /** A unique id, e.g. `"lunora"`. */
+  readonly id: string;
+  /** The name in the toolbar's tooltip. */
+  readonly name: string;
+  /** An SVG string (or the name of one of Astro's icons). */
+  readonly icon?: string;
+  /** The module whose default export is the app, e.g. `"@lunora/astro/toolbar"`. */
+  readonly entrypoint: string | URL;
+}
+
 /** What the `astro:config:setup` hook receives (the part the integration uses). */
 export interface AstroConfigSetupOptionsLike {
   /** The command Astro runs: `"dev"`, `"build"`, `"preview"` or `"sync"`. */
   readonly command?: "dev" | "build" | "preview" | "sync";
   /** Adds a middleware to every request (the integration's `Astro.locals.lunora`). */
   readonly addMiddleware: (middleware: AstroIntegrationMiddlewareLike) => void;
+  /**
+   * Adds a script to pages; the integration uses the `"page-ssr"` stage in `astro dev` only,
+   * to mark the worker as running in development. Astro always passes it.
+   */
+  readonly injectScript?: (
+    stage: "head-inline" | "before-hydration" | "page" | "page-ssr",
+    content: string,
+  ) => void;
+  /** Adds an app to the dev toolbar (`astro dev` only). Astro always passes it. */
+  readonly addDevToolbarApp?: (app: AstroDevToolbarAppLike) => void;
+}
+
+/**
+ * The dev toolbar's server channel, as `astro:server:setup` passes it (`toolbar`): messages
+ * to and from the toolbar apps in the browser.
+ */
+export interface AstroToolbarServerLike {
+  /** Sends `payload` (serializable) to the apps listening for `event`. */
+  send(event: string, payload: unknown): void;
+  /** Runs `callback` when an app sends `event`. */
+  on(event: string, callback: (data: unknown) => void): void;
+}
+
+/** What the `astro:server:setup` hook receives (`astro dev` only; the part the integration uses). */
+export interface AstroServerSetupOptionsLike {
+  /** The dev toolbar's server channel. Astro always passes it. */
+  readonly toolbar?: AstroToolbarServerLike;
 }
 
 /** What the `astro:config:done` hook receives (the part the integration uses). */
@@ -85,7 +124,9 @@ export interface AstroConfigDoneOptionsLike {
 export type LunoraIntegrationHooks = {
   /**
    * Registers the middleware behind `Astro.locals.lunora` (`order: "pre"`,
-   * `"@lunora/astro/middleware"`), unless the integration's `locals` option is `false`.
+   * `"@lunora/astro/middleware"`), unless the integration's `locals` option is `false`; under
+   * `astro dev`, also marks the worker as in development and adds the Lunora dev toolbar app
+   * (unless `devToolbar` is `false`).
    */
   "astro:config:setup": (options: AstroConfigSetupOptionsLike) => void;
   /**
@@ -94,6 +135,11 @@ export type LunoraIntegrationHooks = {
    * `locals` is `false`). Never throws and never fails the build.
    */
   "astro:config:done": (options: AstroConfigDoneOptionsLike) => Promise<void>;
+  /**
+   * Under `astro dev`, answers the Lunora dev toolbar app: the server entry, its shard
+   * binding and the wiring check's warnings (unless the `devToolbar` option is `false`).
+   */
+  "astro:server:setup": (options: AstroServerSetupOptionsLike) => void;
 };
 
 /**

@@ -120,11 +120,33 @@ export async function checkProject(
   config: AstroConfigLike,
   serverEntry: string,
 ): Promise<string[]> {
+  return (await inspectProject(config, serverEntry)).warnings;
+}
+
+/** What {@linkcode inspectProject} finds. */
+export interface ProjectInspection {
+  /** One warning per problem, as {@linkcode checkProject} returns them. */
+  readonly warnings: string[];
+  /** The binding the server entry passes as `shardDO` (`env.SHARD` → `"SHARD"`), if found. */
+  readonly shardBinding: string | undefined;
+}
+
+/**
+ * Checks an Astro project's Lunora wiring like {@linkcode checkProject}, and also reports the
+ * shard binding the server entry uses (for the dev toolbar app).
+ */
+export async function inspectProject(
+  config: AstroConfigLike,
+  serverEntry: string,
+): Promise<ProjectInspection> {
   const rootDir = fileURLToPath(config.root);
   const entry = await checkEntry(rootDir, serverEntry);
-  return [
-    ...entry.warnings,
-    ...checkAstroConfig(config, serverEntry),
-    ...await checkWrangler(rootDir, serverEntry, entry.shardBinding),
-  ];
+  return {
+    warnings: [
+      ...entry.warnings,
+      ...checkAstroConfig(config, serverEntry),
+      ...await checkWrangler(rootDir, serverEntry, entry.shardBinding),
+    ],
+    shardBinding: entry.shardBinding,
+  };
 }

@@ -16,10 +16,14 @@
 import type {
   AstroConfigDoneOptionsLike,
   AstroConfigSetupOptionsLike,
+  AstroDevToolbarAppLike,
   AstroIntegrationLike,
   AstroIntegrationLoggerLike,
+  AstroServerSetupOptionsLike,
 } from "./astro_types.ts";
 import { DEFAULT_SERVER_ENTRY } from "./fix_snippets.ts";
+import { DEV_MARKER_KEY } from "../worker/server_timing.ts";
+import { PLANE_EVENT, type PlaneReport, READY_EVENT, TOOLBAR_APP_ID } from "../toolbar/protocol.ts";
 
 /**
  * Options of the {@linkcode lunora} integration.
@@ -51,6 +55,16 @@ export interface LunoraIntegrationOptions {
    * @default {true}
    */
   locals?: boolean;
+  /**
+   * Adds a "Lunora" app to Astro's dev toolbar under `astro dev`: the reserved plane's status,
+   * the shard binding and the wiring check's result, this page's server calls (from its
+   * `Server-Timing`), its live stores and sockets, and a notification on the toolbar icon when
+   * a call failed or a socket is down. Nothing of it reaches `astro build`. `false` leaves it
+   * out. Anything but a boolean is a `TypeError`.
+   *
+   * @default {true}
+   */
+  devToolbar?: boolean;
 }
 
 const NAME = "@lunora/astro";
@@ -73,6 +87,24 @@ export const LOCALS_TYPES: { readonly filename: string; readonly content: string
 }
 `,
 };
+
+/** The toolbar app `devToolbar` adds under `astro dev`. */
+export const DEV_TOOLBAR_APP: AstroDevToolbarAppLike = {
+  id: TOOLBAR_APP_ID,
+  name: "Lunora",
+  icon: '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 24 24" fill="none" ' +
+    'stroke="currentColor" stroke-width="2" stroke-linecap="round" stroke-linejoin="round" ' +
+    'aria-hidden="true"><path d="M20 14.5A8.5 8.5 0 0 1 9.5 4a8.5 8.5 0 1 0 10.5 10.5Z"/></svg>',
+  entrypoint: "@lunora/astro/toolbar",
+};
+
+/**
+ * The page script that marks the worker as `astro dev`'s (injected in dev only): the worker's
+ * default `Server-Timing` then names each call, which the toolbar app reads.
+ */
+export const DEV_MARKER_SCRIPT = `globalThis[Symbol.for(${
+  JSON.stringify(DEV_MARKER_KEY)
+})] = true;`;
 
 function consoleLogger(): Pick<AstroIntegrationLoggerLike, "warn"> {
   return { warn: (message) => console.warn(`[${NAME}] ${message}`) };
@@ -97,12 +129,15 @@ function describe(value: unknown): string {
  *   class's `new_sqlite_classes` migration.
  *
  * Unless `locals` is `false`, `astro:config:setup` also registers the middleware behind
- * `Astro.locals.lunora` and `astro:config:done` declares its type.
+ * `Astro.locals.lunora` and `astro:config:done` declares its type. Under `astro dev` only, it
+ * marks the worker as in development (so `Server-Timing` names each call) and, unless
+ * `devToolbar` is `false`, adds the Lunora app to Astro's dev toolbar and answers it with the
+ * wiring check's result.
  *
  * @param options The integration options; all optional.
  * @returns The integration object for Astro's `integrations` array.
  * @throws {TypeError} When `serverEntry` is not a string or is empty after trimming, or
- * `locals` is not a boolean.
+ * `locals` or `devToolbar` is not a boolean.
  *
  * @example Adding the integration to `astro.config.mjs`
  * ```ts
@@ -132,11 +167,33 @@ export function lunora(options: LunoraIntegrationOptions = {}): AstroIntegration
       `Cannot create the Lunora integration: "locals" must be a boolean, got ${describe(locals)}`,
     );
   }
+  const devToolbar = options?.devToolbar === undefined ? true : options.devToolbar;
+  if (typeof devToolbar !== "boolean") {
+    throw new TypeError(
+      `Cannot create the Lunora integration: "devToolbar" must be a boolean, got ${
+        describe(devToolbar)
+      }`,
+    );
+  }
+  // Settled by astro:config:done, read when the toolbar app asks (astro:server:setup).
+  let settle!: (report: PlaneReport) => void;
+  const plane = new Promise<PlaneReport>((resolve) => (settle = resolve));
   return {
     name: NAME,
     hooks: {
-      "astro:config:setup": ({ addMiddleware }: AstroConfigSetupOptionsLike) => {
+      "astro:config:setup": (
+        { command, addMiddleware, injectScript, addDevToolbarApp }: AstroConfigSetupOptionsLike,
+      ) => {
         if (locals) addMiddleware({ order: "pre", entrypoint: LOCALS_MIDDLEWARE });
+        if (command !== "dev") return;
+        injectScript?.("page-ssr", DEV_MARKER_SCRIPT);
+        if (devToolbar) addDevToolbarApp?.(DEV_TOOLBAR_APP);
+      },
+      "astro:server:setup": ({ toolbar }: AstroServerSetupOptionsLike) => {
+        if (!devToolbar || toolbar === undefined) return;
+        toolbar.on(READY_EVENT, () => {
+          void plane.then((report) => toolbar.send(PLANE_EVENT, report));
+        });
       },
       "astro:config:done": async ({ config, logger, injectTypes }: AstroConfigDoneOptionsLike) => {
         const log = logger ?? consoleLogger();
@@ -149,14 +206,16 @@ export function lunora(options: LunoraIntegrationOptions = {}): AstroIntegration
           }
         }
         let warnings: string[];
+        let shardBinding: string | undefined;
         try {
-          const { checkProject } = await import("./check_project.ts");
-          warnings = await checkProject(config, serverEntry);
+          const { inspectProject } = await import("./check_project.ts");
+          ({ warnings, shardBinding } = await inspectProject(config, serverEntry));
         } catch (error) {
           const reason = error instanceof Error ? error.message : String(error);
           warnings = [`Could not check the Lunora wiring: ${reason}`];
         }
         for (const warning of warnings) log.warn(warning);
+        settle({ serverEntry, shardBinding: shardBinding ?? null, warnings });
       },
     },
   };

@@ -205,10 +205,11 @@ export function missingWranglerWarning(
   serverEntry: string,
   entryBinding: string | undefined,
 ): string {
+  const shard = defaultShard(entryBinding);
   return `No wrangler.jsonc, wrangler.json or wrangler.toml in the project root, so the worker ` +
-    `has neither Lunora's entry nor its shard binding. Create wrangler.jsonc with your "name" ` +
-    `and "compatibility_date", and:\n\n` +
-    wranglerSnippet("jsonc", serverEntry, defaultShard(entryBinding));
+    `has neither Lunora's entry nor its shard binding. Create wrangler.jsonc with your "name", ` +
+    `"compatibility_date" and the lines below, and export the ${shard.className} class from ` +
+    `${serverEntry}:\n\n` + wranglerSnippet("jsonc", serverEntry, shard);
 }
 
 /** The warning for a wrangler config that could not be parsed. */
@@ -218,11 +219,9 @@ export function unparseableWranglerWarning(
   serverEntry: string,
   entryBinding: string | undefined,
 ): string {
-  const snippet = wranglerSnippet(
-    wranglerFormat(fileName),
-    serverEntry,
-    defaultShard(entryBinding),
-  );
+  const shard = defaultShard(entryBinding);
+  const snippet = wranglerSnippet(wranglerFormat(fileName), serverEntry, shard);
   return `${fileName} could not be parsed (${error}), so Lunora could not check it. ` +
-    `It needs:\n\n${snippet}`;
+    `It needs the lines below, and ${serverEntry} must export the ${shard.className} class:` +
+    `\n\n${snippet}`;
 }

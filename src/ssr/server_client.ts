@@ -6,20 +6,19 @@
  * @module
  */
 import {
-  getInProcessTransport,
+  getRequestScope,
   type InProcessCall,
   type InProcessCallKind,
-  type InProcessTransport,
+  type RequestScope,
 } from "../in_process_registry.ts";
-import { encodeWire } from "../wire/codec.ts";
 import { LunoraServerError, readRpcResponse } from "../wire/error_envelope.ts";
+import { checkCallId, codePoint, encodeRpcEnvelope, UNSENDABLE } from "../wire/rpc_request.ts";
 import {
   assertFunctionPath,
   type CallArgs,
   type FunctionReference,
   type ReturnOf,
 } from "../wire/function_reference.ts";
-import { codePoint, readCallOptions, UNSENDABLE } from "../wire/call_options.ts";
 
 /**
  * The part of Astro's render context the server client reads: `Astro` in `.astro`
@@ -241,12 +240,6 @@ function checkToken(token: unknown): string | undefined {
   return token;
 }
 
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  if (typeof value !== "object" || value === null) return false;
-  const proto = Object.getPrototypeOf(value);
-  return proto === Object.prototype || proto === null;
-}
-
 function isResponse(value: unknown): value is Response {
   return typeof value === "object" && value !== null &&
     typeof (value as Response).status === "number" &&
@@ -324,10 +317,11 @@ export function createServerClient(options: ServerClientOptions): ServerClient {
   const endpoint = base.href.replace(/\/$/, "") + RPC_PATH;
   const samePage = pageOrigin !== undefined && pageOrigin === base.origin;
 
-  function transport(): InProcessTransport | undefined {
-    if (!samePage) return undefined;
-    const locals = context!.locals as { cfContext?: unknown } | undefined;
-    return getInProcessTransport(locals?.cfContext) ?? getInProcessTransport(context!.request);
+  /** The page invocation's scope, when the composed worker is rendering the page. */
+  function requestScope(): RequestScope | undefined {
+    if (context === undefined) return undefined;
+    const locals = context.locals as { cfContext?: unknown } | undefined;
+    return getRequestScope(locals?.cfContext) ?? getRequestScope(context.request);
   }
 
   function headers(call: InProcessCall): Headers {
@@ -346,12 +340,15 @@ export function createServerClient(options: ServerClientOptions): ServerClient {
     return out;
   }
 
-  async function send(envelope: string, call: InProcessCall): Promise<Response> {
-    const inProcess = transport();
+  async function send(
+    envelope: string,
+    call: InProcessCall,
+    inProcess: RequestScope | undefined,
+  ): Promise<Response> {
     let response: unknown;
     try {
       response = inProcess !== undefined
-        ? await inProcess(envelope, call)
+        ? await inProcess.run(envelope, call)
         : await (customFetch ?? fetch)(endpoint, {
           method: "POST",
           headers: headers(call),
@@ -385,13 +382,19 @@ export function createServerClient(options: ServerClientOptions): ServerClient {
     );
     const what = `Cannot run ${kind} ${JSON.stringify(functionPath)}`;
     const { shardKey, idempotencyKey } = readCallOptions(what, kind, callOptions);
-    const envelope = encodeEnvelope(what, functionPath, args, shardKey);
+    const envelope = encodeRpcEnvelope(what, functionPath, args, shardKey);
     const call: InProcessCall = kind === "query" ? QUERY_CALL : kind === "action" ? ACTION_CALL : {
       kind,
       mutationId: idempotencyKey ?? crypto.randomUUID(),
       clientId: clientId ??= crypto.randomUUID(),
     };
-    return await readRpcResponse(await send(envelope, call));
+    const scope = requestScope();
+    const inProcess = samePage ? scope : undefined;
+    const result = send(envelope, call, inProcess).then(readRpcResponse);
+    // The page's record (its Server-Timing, the dev toolbar): every call, in process or not.
+    return await (scope === undefined
+      ? result
+      : scope.track(result, functionPath, kind, shardKey, inProcess !== undefined));
   }
 
   const client = {
@@ -405,26 +408,24 @@ export function createServerClient(options: ServerClientOptions): ServerClient {
   return client as ServerClient;
 }
 
-/** The JSON text of `{"args","functionPath"[,"shardKey"]}`, in that key order. */
-function encodeEnvelope(
+/** The per-call options, checked for `kind`; throws a `TypeError` naming the problem. */
+function readCallOptions(
   what: string,
-  functionPath: string,
-  args: unknown,
-  shardKey: string | undefined,
-): string {
-  if (args !== undefined && args !== null && !isPlainObject(args)) {
-    throw new TypeError(`${what}: "args" must be a plain object`);
+  kind: InProcessCallKind,
+  options: unknown,
+): { shardKey?: string; idempotencyKey?: string } {
+  if (options === undefined || options === null) return {};
+  if (typeof options !== "object") {
+    throw new TypeError(`${what}: options must be an object, got ${typeof options}`);
   }
-  let encoded: unknown;
-  try {
-    encoded = encodeWire(args ?? {});
-  } catch (error) {
-    const Class = error instanceof RangeError ? RangeError : TypeError;
-    throw new Class(`${what}: ${(error as Error).message}`, { cause: error });
+  const { shardKey, idempotencyKey } = options as MutationOptions;
+  if (shardKey !== undefined && typeof shardKey !== "string") {
+    throw new TypeError(`${what}: "shardKey" must be a string, got ${typeof shardKey}`);
   }
-  return JSON.stringify(
-    shardKey === undefined
-      ? { args: encoded, functionPath }
-      : { args: encoded, functionPath, shardKey },
-  );
+  if (idempotencyKey === undefined) return { shardKey };
+  if (kind !== "mutation") {
+    const why = kind === "action" ? " (actions are never retried)" : "";
+    throw new TypeError(`${what}: only a mutation takes "idempotencyKey"${why}`);
+  }
+  return { shardKey, idempotencyKey: checkCallId(what, "idempotencyKey", idempotencyKey) };
 }

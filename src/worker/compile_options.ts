@@ -8,6 +8,7 @@
 import type { DurableObjectNamespaceLike } from "../types.ts";
 import { DEFAULT_MAX_BODY_BYTES } from "./body.ts";
 import type { LunoraOptions, RouteHandler, SecurityHeadersOptions } from "./options.ts";
+import type { ServerTimingMode } from "./server_timing.ts";
 import { ADMIN_PREFIX, isReservedPrefix } from "./reserved_path.ts";
 
 /** Default CSP for JSON responses of the reserved plane. */
@@ -47,6 +48,8 @@ export interface CompiledOptions<Env = any> {
   trustedOrigins: ReadonlySet<string>;
   cors: CompiledCors | null;
   headers: CompiledHeaders | null;
+  /** The `serverTiming` option; `undefined` decides per page (dev or not). */
+  serverTiming: ServerTimingMode | undefined;
   /** The fields of `options` as `[key, value, …]`, each function replaced by one marker. */
   data: readonly unknown[];
 }
@@ -194,6 +197,14 @@ export function compileOptions<Env = any>(options: LunoraOptions<Env>): Compiled
     }
   }
 
+  const serverTiming = options.serverTiming;
+  if (
+    serverTiming !== undefined && serverTiming !== false && serverTiming !== "summary" &&
+    serverTiming !== "detailed"
+  ) {
+    fail(`"serverTiming" must be "summary", "detailed" or false, got ${quote(serverTiming)}`);
+  }
+
   const security = options.security ?? {};
   const trustedOrigins = new Set(
     compileOrigins(security.csrf?.trustedOrigins, "security.csrf.trustedOrigins"),
@@ -231,6 +242,7 @@ export function compileOptions<Env = any>(options: LunoraOptions<Env>): Compiled
     trustedOrigins,
     cors,
     headers: compileHeaders(security.headers),
+    serverTiming,
     data: dataFields(options),
   };
 }

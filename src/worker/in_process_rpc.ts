@@ -1,10 +1,17 @@
 /**
- * Registers the in-process RPC transport for a page request before Astro renders it, so a
- * `/server` client can reach the shard without an HTTP round trip to the worker's own URL.
+ * Registers the request scope for a page request before Astro renders it, so a `/server`
+ * client can reach the shard without an HTTP round trip to the worker's own URL, and record
+ * its calls for the page's `Server-Timing`.
  *
  * @module
  */
-import { type InProcessCall, setInProcessTransport } from "../in_process_registry.ts";
+import {
+  type InProcessCall,
+  type RequestScope,
+  type ServerCallRecord,
+  setRequestScope,
+  type TrackedCall,
+} from "../in_process_registry.ts";
 import type { ExecutionContextLike } from "../types.ts";
 import type { CompiledOptions } from "./compile_options.ts";
 import { PlaneError, toErrorResponse } from "./errors.ts";
@@ -39,18 +46,31 @@ function isId(value: unknown): value is string {
 }
 
 /**
- * Makes `/_lunora/rpc` reachable from the page rendering for `request`. Calls run as that page
- * request's caller (its cookie and authorization, `resolveIdentity`, the tenant gate, the body
- * cap) and answer exactly what `/_lunora/rpc` would, with the ids of the call itself instead of
- * any the browser sent with the page.
+ * One page invocation's scope: runs envelopes as the page request's caller and keeps the calls
+ * the page's server clients recorded. A class, so registering it costs one object per page;
+ * `calls` stays `undefined` until the first call finishes, so a page that makes none pays for
+ * no array.
  */
-export function registerInProcess<Env>(
-  request: Request,
-  ctx: ExecutionContextLike,
-  env: Env,
-  compiled: CompiledOptions<Env>,
-): void {
-  setInProcessTransport([request, ctx], async (envelope: string, call: InProcessCall) => {
+export class PageScope<Env> implements RequestScope {
+  /** The calls recorded so far, in the order they finished; `undefined` before the first. */
+  calls: ServerCallRecord[] | undefined = undefined;
+  readonly #request: Request;
+  readonly #env: Env;
+  readonly #compiled: CompiledOptions<Env>;
+
+  constructor(request: Request, env: Env, compiled: CompiledOptions<Env>) {
+    this.#request = request;
+    this.#env = env;
+    this.#compiled = compiled;
+  }
+
+  /**
+   * Runs `envelope` as the page request's caller (its cookie and authorization,
+   * `resolveIdentity`, the tenant gate, the body cap) and answers exactly what `/_lunora/rpc`
+   * would, with the ids of the call itself instead of any the browser sent with the page.
+   */
+  async run(envelope: string, call: InProcessCall): Promise<Response> {
+    const compiled = this.#compiled;
     try {
       // A UTF-16 code unit is at most 3 UTF-8 bytes: most envelopes need no byte count.
       if (
@@ -59,9 +79,48 @@ export function registerInProcess<Env>(
       ) throw payloadTooLarge();
       const mode = modeFor(call);
       const parsed = parseCall(parseJsonBody(envelope), compiled.defaultShardKey);
-      return await forwardCall(compiled, env, request, parsed, mode);
+      return await forwardCall(compiled, this.#env, this.#request, parsed, mode);
     } catch (error) {
       return toErrorResponse(error);
     }
-  });
+  }
+
+  /** Times `result` from now and records the call when it settles. */
+  track<T>(result: Promise<T>, ...call: TrackedCall): Promise<T> {
+    const [functionPath, kind, shardKey, inProcess] = call;
+    const started = performance.now();
+    const record = (outcome: string) =>
+      (this.calls ??= []).push({
+        functionPath,
+        kind,
+        shardKey,
+        durationMs: performance.now() - started,
+        via: inProcess ? "in-process" : "http",
+        outcome,
+      });
+    return result.then((value) => {
+      record("ok");
+      return value;
+    }, (error) => {
+      record(String((error as { code?: unknown } | null)?.code ?? "INTERNAL"));
+      throw error;
+    });
+  }
+}
+
+/**
+ * Makes `/_lunora/rpc` reachable from the page rendering for `request`, and a record of its
+ * server calls: registers a {@linkcode PageScope} under the request and its execution context.
+ *
+ * @returns The scope, whose `calls` the worker reads once Astro has answered.
+ */
+export function registerInProcess<Env>(
+  request: Request,
+  ctx: ExecutionContextLike,
+  env: Env,
+  compiled: CompiledOptions<Env>,
+): PageScope<Env> {
+  const scope = new PageScope(request, env, compiled);
+  setRequestScope([request, ctx], scope);
+  return scope;
 }

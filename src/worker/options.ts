@@ -3,6 +3,7 @@
  *
  * @module
  */
+import type { ServerTimingMode } from "./server_timing.ts";
 import type {
   DurableObjectNamespaceLike,
   ExecutionContextLike,
@@ -134,6 +135,20 @@ export interface LunoraOptions<Env = any> {
   queue?: QueueHandler<Env>;
   /** Edge security settings. */
   security?: SecurityOptions;
+  /**
+   * What a page's `Server-Timing` says about the Lunora calls its rendering finished before
+   * Astro answered (a page that made none gets no entry):
+   * - `"summary"`: `lunora;dur=<ms>;desc="<n> calls"`, the calls' durations summed;
+   * - `"detailed"`: that, then one `lunora-<i>;dur=<ms>;desc="<kind> <functionPath>
+   *   [shard=<key>] <in-process|http> <ok|error code>"` entry per call. It names your
+   *   functions and shards to anyone who loads the page: keep it for development or an
+   *   internal deployment;
+   * - `false`: no entry.
+   *
+   * Default: `"detailed"` under `astro dev` (the `lunora()` integration marks it), `"summary"`
+   * everywhere else. Anything else is a `TypeError`.
+   */
+  serverTiming?: ServerTimingMode;
 }
 
 /**

@@ -28,7 +28,8 @@ import type { LunoraOptions, LunoraOptionsInput, RouteHandler } from "./options.
 import { answerReserved } from "./reserved_plane.ts";
 import { canonicalEndpoint, isReservedPrefix, isUnder, pathnameOf } from "./reserved_path.ts";
 import { withBaselineHeaders, withCors } from "./security.ts";
-import { registerInProcess } from "./in_process_rpc.ts";
+import { type PageScope, registerInProcess } from "./in_process_rpc.ts";
+import { withServerTiming } from "./server_timing.ts";
 
 /** The options compiled for one invocation, or the answer when they cannot be. */
 type Resolved<Env> = CompiledOptions<Env> | (() => Response);
@@ -194,14 +195,17 @@ export function withLunora<Env = any, Ctx extends ExecutionContextLike = any>(
   }
 
   /**
-   * Astro's answer, checked, with the baseline headers when `headers.applyToHost`. Not `async`:
-   * a page request goes through one promise reaction here, not two `async` frames.
+   * Astro's answer, checked, with the page's `Server-Timing` when `scope` recorded calls and
+   * the baseline headers when `headers.applyToHost`. Not `async`: a page request goes through
+   * one promise reaction here, not two `async` frames.
    */
   function callHost(
     request: Request,
     env: Env,
     ctx: Ctx,
     headers: CompiledHeaders | null,
+    scope?: PageScope<Env>,
+    compiled?: CompiledOptions<Env>,
   ): Promise<Response> {
     let answer: unknown;
     try {
@@ -209,20 +213,34 @@ export function withLunora<Env = any, Ctx extends ExecutionContextLike = any>(
     } catch (error) {
       answer = Promise.reject(error);
     }
-    const response = Promise.resolve(answer).then(hostAnswered, hostFailed);
+    const response = Promise.resolve(answer).then(
+      scope === undefined ? hostAnswered : (value) => {
+        const checked = hostAnswered(value);
+        // Read once Astro answered: calls that finish later (a streamed body) are not in it.
+        const calls = scope.calls;
+        return calls === undefined
+          ? checked
+          : withServerTiming(checked, calls, compiled!.serverTiming);
+      },
+      hostFailed,
+    );
     if (!headers?.applyToHost) return response;
     return response.then((checked) => withBaselineHeaders(checked, request, headers));
   }
 
-  /** A page: registers the in-process transport, then hands the request to Astro. */
+  /**
+   * A page: registers its request scope (the in-process transport and the record of its server
+   * calls), then hands the request to Astro.
+   */
   function servePage(
     request: Request,
     env: Env,
     ctx: Ctx,
     compiled: CompiledOptions<Env>,
   ): Promise<Response> {
-    registerInProcess(request, ctx, env, compiled);
-    return callHost(request, env, ctx, compiled.headers);
+    const scope = registerInProcess(request, ctx, env, compiled);
+    if (compiled.serverTiming === false) return callHost(request, env, ctx, compiled.headers);
+    return callHost(request, env, ctx, compiled.headers, scope, compiled);
   }
 
   /** What Lunora answers itself, and pages that explicit routes or the auth handler declined. */

@@ -58,6 +58,7 @@ export function tarballIsFresh(): boolean {
     "mod.ts",
     "server.ts",
     "middleware.ts",
+    "toolbar.ts",
     "deno.json",
     "src",
     "README.md",
@@ -71,6 +72,17 @@ export function tarballIsFresh(): boolean {
       return true; // a source that does not exist cannot be newer
     }
   });
+}
+
+/**
+ * Builds the npm package (`deno task build:npm`, which packs {@linkcode TARBALL}) unless the
+ * tarball is fresh; returns which it did.
+ */
+export async function ensureTarball(): Promise<string> {
+  if (tarballIsFresh()) return "reused .out/lunora-astro.tgz (newer than every source)";
+  await run([Deno.execPath(), "task", "build:npm"], { cwd: ROOT });
+  assert(tarballIsFresh(), `deno task build:npm wrote no fresh ${TARBALL}`);
+  return "built .out/lunora-astro.tgz";
 }
 
 /**
@@ -92,7 +104,8 @@ export async function installApp(appDir: string, env: Record<string, string>): P
   );
 }
 
-function listFiles(dir: string, prefix = ""): string[] {
+/** Every file under `dir`, as paths relative to it, sorted. */
+export function listFiles(dir: string, prefix = ""): string[] {
   const files: string[] = [];
   for (const entry of Deno.readDirSync(dir)) {
     const rel = prefix ? `${prefix}/${entry.name}` : entry.name;
@@ -135,10 +148,14 @@ export async function assertInstalledTarball(appDir: string): Promise<string> {
 }
 
 /**
- * Type-checks the app's TypeScript (worker, shard, island) against the installed packages:
- * the packed `.d.ts` of `@lunora/astro` and the adapter's own types.
+ * Type-checks the app's TypeScript (worker, shard, island, and the `extra` files, e.g. a test
+ * entry laid over it) against the installed packages: the packed `.d.ts` of `@lunora/astro`
+ * and the adapter's own types.
  */
-export async function typeCheckApp(appDir: string): Promise<string> {
+export async function typeCheckApp(
+  appDir: string,
+  extra: readonly string[] = [],
+): Promise<string> {
   // session_types.ts: getServerSession keeps better-auth's own user/session types. The React
   // island type-checks against the installed react and @nanostores/react types, the scripts
   // against the packed `@lunora/astro/client`. (auth_forms.ts imports Astro's virtual
@@ -149,6 +166,7 @@ export async function typeCheckApp(appDir: string): Promise<string> {
     "src/client/announcer.ts",
     "src/components/ChannelView.tsx",
     "src/auth/session_types.ts",
+    ...extra,
   ];
   await run([Deno.execPath(), "check", "--quiet", ...files], { cwd: appDir });
   return `deno check ${files.join(" ")}`;
@@ -254,11 +272,13 @@ export interface ServeOptions {
   env: Record<string, string>;
   port: number;
   logPath: string;
+  /** The path that answers 200 once the server is ready. Default: `/_lunora/status`. */
+  readyPath?: string;
 }
 
 /**
  * Starts `cmd` (a server listening on 127.0.0.1:`port`) in its own process group and waits until
- * `/_lunora/status` answers 200. If it exits or times out first, it is stopped and the error
+ * `/_lunora/status` (or `readyPath`) answers 200. If it exits or times out first, it is stopped and the error
  * carries the tail of its log.
  */
 export async function serve(
@@ -269,14 +289,15 @@ export async function serve(
 ): Promise<Server> {
   const process = new GroupProcess(cmd, options.logPath, { cwd: options.cwd, env: options.env });
   const origin = `http://127.0.0.1:${options.port}`;
+  const readyPath = options.readyPath ?? "/_lunora/status";
   let exited = false;
   process.status.then(() => exited = true);
   try {
     const state = await waitFor(
-      `${name} to answer /_lunora/status`,
+      `${name} to answer ${readyPath}`,
       async () => {
         if (exited) return "exited";
-        const response = await fetch(`${origin}/_lunora/status`);
+        const response = await fetch(`${origin}${readyPath}`);
         await response.body?.cancel();
         return response.status === 200 ? "ready" : undefined;
       },

@@ -2,8 +2,9 @@
  * What the composition costs in-process, each against its bare baseline in the same run:
  *
  * - `fall-through`: a GET page request through `withLunora(host, opts).fetch` vs `host` called
- *   directly (same request object, same host); and again with a new request and execution
- *   context per call, as workerd invokes a worker.
+ *   directly (same request object, same host), the factory form also with CORS settings built
+ *   per call; and again with a new request and execution context per call, as workerd invokes
+ *   a worker.
  * - `rpc`: a full `POST /_lunora/rpc` through the composed worker vs the fake shard stub called
  *   directly with an already-built request. Only the dispatch is timed (explicit timers): the
  *   client request is built before the clock starts, as the runtime hands it over ready-made.
@@ -35,6 +36,13 @@ const worker = withLunora(host, (e: typeof env) => ({
   authorizeShard: ({ shardKey }) => /^[a-z0-9-]{1,32}$/.test(shardKey),
 }));
 const objectWorker = withLunora(host, { shardDO });
+// The example app's current shape: CORS settings built per call from a variable, equal each time.
+const corsEnv = { SHARD: shardDO, ALLOWED_ORIGINS: "https://web.test,https://admin.test" };
+const corsWorker = withLunora(host, (e: typeof corsEnv) => ({
+  shardDO: e.SHARD,
+  authorizeShard: ({ shardKey }) => /^[a-z0-9-]{1,32}$/.test(shardKey),
+  security: { cors: { allowedOrigins: e.ALLOWED_ORIGINS.split(","), allowCredentials: true } },
+}));
 
 const pageRequest = new Request("https://app.test/channels/general?tab=latest", {
   headers: { cookie: "demo_user=ada", accept: "text/html" },
@@ -61,6 +69,13 @@ Deno.bench("withLunora (object form) → host", {
   warmup: 20_000,
 }, async () => {
   await objectWorker.fetch(pageRequest, env, ctx);
+});
+Deno.bench("withLunora (factory form, security built per call) → host", {
+  group: "fall-through",
+  n: 200_000,
+  warmup: 20_000,
+}, async () => {
+  await corsWorker.fetch(pageRequest, corsEnv, ctx);
 });
 
 // As workerd calls a worker: a new request and a new execution context every time. The composed
@@ -147,6 +162,7 @@ rpcBench(
 for (
   const [name, response] of [
     ["page", await worker.fetch(pageRequest, env, ctx)],
+    ["page (security built per call)", await corsWorker.fetch(pageRequest, corsEnv, ctx)],
     ["rpc (object form)", await objectWorker.fetch(clientRequest(defaultShardEnvelope), env, ctx)],
     ["rpc (factory form)", await worker.fetch(clientRequest(envelope), env, ctx)],
   ] as const

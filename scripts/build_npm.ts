@@ -48,6 +48,7 @@ import { prepareNodeTests, runNodeTests } from "./npm/node_tests.ts";
 import { type GraphSize, graphSize, minifiedGraphSize, SIZE_BUDGETS } from "./npm/graph_size.ts";
 import { parseNpmSpecifier } from "./npm/specifiers.ts";
 import { run } from "./npm/command.ts";
+import { withBuildLock } from "./npm/build_lock.ts";
 
 const root = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
 const npmDir = join(root, "npm");
@@ -348,64 +349,6 @@ function finish(started: number): number {
   return 1;
 }
 
-/**
- * Runs `fn` holding `.out/build-npm.lock`: builds started at the same time in one tree (a test
- * run and an e2e run, say) would delete each other's `npm/`. A lock whose process is gone is
- * taken over.
- */
-async function withBuildLock<T>(fn: () => Promise<T>): Promise<T> {
-  const lock = join(root, ".out", "build-npm.lock");
-  Deno.mkdirSync(join(root, ".out"), { recursive: true });
-  const deadline = Date.now() + 300_000;
-  let announced = false;
-  for (;;) {
-    try {
-      Deno.writeTextFileSync(lock, String(Deno.pid), { createNew: true });
-      break;
-    } catch (error) {
-      if (!(error instanceof Deno.errors.AlreadyExists)) throw error;
-      const holder = Number(readText(lock));
-      if (!processAlive(holder)) {
-        Deno.removeSync(lock);
-        continue;
-      }
-      if (Date.now() > deadline) throw new Error(`Another build:npm (pid ${holder}) holds ${lock}`);
-      if (!announced) console.log(`waiting for another build:npm (pid ${holder}) to finish`);
-      announced = true;
-      await new Promise((resolve) => setTimeout(resolve, 500));
-    }
-  }
-  try {
-    return await fn();
-  } finally {
-    Deno.removeSync(lock);
-  }
-}
-
-function readText(path: string): string {
-  try {
-    return Deno.readTextFileSync(path);
-  } catch {
-    return "";
-  }
-}
-
-/** Whether `pid` runs (Linux `/proc`; elsewhere a lock is trusted until the deadline). */
-function processAlive(pid: number): boolean {
-  if (!Number.isInteger(pid) || pid <= 0) return false;
-  try {
-    Deno.statSync("/proc/self");
-  } catch {
-    return true;
-  }
-  try {
-    Deno.statSync(`/proc/${pid}`);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 if (import.meta.main) {
   let version: string | undefined;
   try {
@@ -415,5 +358,6 @@ if (import.meta.main) {
     console.error(`error: ${(error as Error).message}`);
     Deno.exit(2);
   }
-  Deno.exit(await withBuildLock(() => main(version)));
+  Deno.mkdirSync(join(root, ".out"), { recursive: true });
+  Deno.exit(await withBuildLock(join(root, ".out", "build-npm.lock"), () => main(version)));
 }

@@ -97,3 +97,62 @@ Deno.test("recompileOptions() still rejects a new route table with a reserved ke
     { name: "TypeError", message: /is reserved/ },
   );
 });
+
+const crossOrigin = (...origins: string[]) => ({
+  cors: { allowedOrigins: origins, allowCredentials: true },
+});
+
+Deno.test("recompileOptions() reuses the compilation when a new security object reads the same", () => {
+  const previous = compileOptions({ shardDO, security: crossOrigin("https://a.test") });
+  const next = { shardDO, security: crossOrigin("https://a.test") };
+  const compiled = recompileOptions(next, previous);
+  assert.equal(compiled.cors, previous.cors, "the CORS settings are not compiled again");
+  assert.equal(compiled.options, next);
+});
+
+Deno.test("recompileOptions() compiles again when a value inside a new security object changes", () => {
+  const previous = compileOptions({ shardDO, security: crossOrigin("https://a.test") });
+  const compiled = recompileOptions(
+    { shardDO, security: crossOrigin("https://a.test", "https://b.test") },
+    previous,
+  );
+  assert.deepEqual([...compiled.cors!.origins], ["https://a.test", "https://b.test"]);
+});
+
+Deno.test("recompileOptions() compiles again when a new security object gains a setting", () => {
+  const previous = compileOptions({ shardDO, security: crossOrigin("https://a.test") });
+  const security = { ...crossOrigin("https://a.test"), headers: false as const };
+  const compiled = recompileOptions({ shardDO, security }, previous);
+  assert.equal(compiled.headers, null);
+  assert.notEqual(compiled.cors, previous.cors);
+});
+
+Deno.test("recompileOptions() reads plain settings in any key order as the same", () => {
+  const previous = compileOptions({ shardDO, security: crossOrigin("https://a.test") });
+  const security = { cors: { allowCredentials: true, allowedOrigins: ["https://a.test"] } };
+  const compiled = recompileOptions({ shardDO, security }, previous);
+  assert.equal(compiled.cors, previous.cors);
+});
+
+Deno.test("recompileOptions() still rejects a nested array that became a plain object", () => {
+  const previous = compileOptions({ shardDO, security: { csrf: { trustedOrigins: [] } } });
+  assert.throws(
+    () =>
+      recompileOptions({ shardDO, security: { csrf: { trustedOrigins: {} as never } } }, previous),
+    { name: "TypeError", message: /"security.csrf.trustedOrigins" must be an array/ },
+  );
+});
+
+Deno.test("recompileOptions() reuses the compilation when a new crons table has functions where there were", () => {
+  const previous = compileOptions({ shardDO, crons: { "0 * * * *": () => {} } });
+  const next = { shardDO, crons: { "0 * * * *": () => {} } };
+  const compiled = recompileOptions(next, previous);
+  assert.equal(compiled.trustedOrigins, previous.trustedOrigins, "not compiled again");
+  assert.equal(compiled.options, next, "the new handler is the one called");
+});
+
+Deno.test("recompileOptions() takes a new shardDO binding even when it reads the same as the old one", () => {
+  const previous = compileOptions({ shardDO: fakeNamespace() });
+  const next = fakeNamespace();
+  assert.equal(recompileOptions({ shardDO: next }, previous).shardDO, next);
+});

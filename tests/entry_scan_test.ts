@@ -1,6 +1,6 @@
 /**
- * The entry scanner: which text counts as a real `withLunora(` call, and which binding the
- * entry passes as `shardDO`.
+ * The entry scanner: which text counts as a real `withLunora(` call, which binding the entry
+ * passes as `shardDO`, and which names it exports.
  */
 import assert from "node:assert/strict";
 import fc from "fast-check";
@@ -24,7 +24,11 @@ Deno.test("scanEntry() finds the factory-form call of the docs", () => {
     `  (env) => ({ shardDO: env.SHARD }),`,
     `);`,
   ].join("\n");
-  assert.deepEqual(scanEntry(source), { callsWithLunora: true, shardBinding: "SHARD" });
+  assert.deepEqual(scanEntry(source), {
+    callsWithLunora: true,
+    shardBinding: "SHARD",
+    exports: { names: new Set(), unlisted: false },
+  });
 });
 
 Deno.test("scanEntry() finds calls with type arguments, optional calls and member calls", () => {
@@ -128,6 +132,71 @@ Deno.test('scanEntry() reads the shardDO binding from env.NAME or env["NAME"]', 
   );
   assert.equal(scanEntry("withLunora(h, (e) => ({ shardDO }))").shardBinding, undefined);
   assert.equal(scanEntry("// shardDO: env.COMMENTED").shardBinding, undefined);
+});
+
+/** The names `source` exports, with `*` added when it exports names the scan cannot list. */
+function exported(source: string): string[] {
+  const { names, unlisted } = scanEntry(source).exports;
+  return [...names, ...(unlisted ? ["*"] : [])];
+}
+
+Deno.test("scanEntry() lists the names of export lists, with or without from", () => {
+  assert.deepEqual(exported(`export { ShardDO } from "./shard_do.ts";`), ["ShardDO"]);
+  assert.deepEqual(exported(`export { Shard as ShardDO, Other } from "./shard.ts";`), [
+    "ShardDO",
+    "Other",
+  ]);
+  assert.deepEqual(exported(`import { Shard } from "./shard.ts";\nexport { Shard as ShardDO };`), [
+    "ShardDO",
+  ]);
+  assert.deepEqual(exported(`export { ShardDO, };`), ["ShardDO"]);
+  assert.deepEqual(exported(`export { default as ShardDO } from "./shard.ts";`), ["ShardDO"]);
+  assert.deepEqual(exported(`export { Shard as "ShardDO" } from "./shard.ts";`), ["ShardDO"]);
+  assert.deepEqual(exported(`export * as shards from "./shards.ts";`), ["shards"]);
+});
+
+Deno.test("scanEntry() lists the names of exported declarations", () => {
+  assert.deepEqual(exported("export class ShardDO extends DurableObject {}"), ["ShardDO"]);
+  assert.deepEqual(exported("export abstract class Base {}"), ["Base"]);
+  assert.deepEqual(exported("export async function handler() {}"), ["handler"]);
+  assert.deepEqual(exported("export function* rows() {}"), ["rows"]);
+  assert.deepEqual(exported("export enum Mode { A, B }"), ["Mode"]);
+  assert.deepEqual(
+    exported("export const ShardDO = makeShard({ a: 1, b: [2, 3] }), c = f(4, 5);"),
+    [
+      "ShardDO",
+      "c",
+    ],
+  );
+  assert.deepEqual(exported("export let a = 1\nconst b = 2, d = 3;"), ["a"]);
+});
+
+Deno.test("scanEntry() lists no name for type-only, default and ambient exports", () => {
+  assert.deepEqual(exported(`export type { ShardDO } from "./shard_do.ts";`), []);
+  assert.deepEqual(exported(`export { type ShardDO, Other } from "./shard_do.ts";`), ["Other"]);
+  assert.deepEqual(exported("export type ShardDO = typeof Shard;"), []);
+  assert.deepEqual(exported("export interface ShardDO {}"), []);
+  assert.deepEqual(exported("export declare class ShardDO {}"), []);
+  assert.deepEqual(exported("export default class ShardDO {}"), []);
+});
+
+Deno.test("scanEntry() lists no export from comments, strings, templates, regexes or blocks", () => {
+  const sources = [
+    `// export { ShardDO } from "./shard_do.ts";`,
+    `/* export class ShardDO {} */`,
+    `const a = "export { ShardDO }";`,
+    "const a = `export { ShardDO } ${b} export class ShardDO {}`;",
+    "const re = /export { ShardDO }/;",
+    "namespace Shards { export class ShardDO {} }",
+    "const module = {}; module.export = { ShardDO };",
+  ];
+  for (const source of sources) assert.deepEqual(exported(source), [], source);
+});
+
+Deno.test("scanEntry() marks export * from and destructuring exports as not all listed", () => {
+  assert.deepEqual(exported(`export * from "./shard/index.ts";`), ["*"]);
+  assert.deepEqual(exported(`export const { ShardDO } = shards;`), ["*"]);
+  assert.deepEqual(exported(`export const a = 1, [ShardDO] = shards;`), ["a", "*"]);
 });
 
 /** Text without any of `forbidden`, made of pieces that look like code and calls. */

@@ -185,6 +185,19 @@ Deno.test("lunora() warns once, in TOML, when wrangler.toml lacks the SQLite mig
   );
 });
 
+Deno.test("lunora() warns once, with the line to add, when the entry does not export the shard class", async () => {
+  assertOneWarning(
+    await run("shard_class_not_exported"),
+    `wrangler.jsonc binds "SHARD" to the ShardDO class, but src/worker.ts does not export it, ` +
+      `so the worker cannot start. Add this line to src/worker.ts`,
+    `export { ShardDO } from "./shard_do.ts";`,
+  );
+});
+
+Deno.test("lunora() takes an entry's export * from as exporting the shard class", async () => {
+  assert.deepEqual(await run("shard_class_export_star"), []);
+});
+
 Deno.test("lunora() warns once, with a whole wrangler.jsonc, when there is no wrangler config", async () => {
   assertOneWarning(
     await run("no_wrangler"),
@@ -219,6 +232,7 @@ Deno.test("lunora() gives one warning per problem when several are wrong", async
     `output is "static"`,
     `"main" is "@astrojs/cloudflare/entrypoints/server"`,
     `has no migration with "new_sqlite_classes" for "ShardDO"`,
+    `src/worker.ts does not export it`,
   ];
   assert.equal(warnings.length, expected.length, warnings.join("\n---\n"));
   expected.forEach((part, i) => assert.ok(warnings[i]!.includes(part), warnings[i]));

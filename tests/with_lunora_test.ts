@@ -584,7 +584,11 @@ Deno.test("withLunora() factory form exports scheduled and queue and decides per
   assert.deepEqual(calls, ["lunora", "host", "host-queue"]);
 });
 
-Deno.test("withLunora() validates a factory's options again only when a top-level field changes", async () => {
+/**
+ * A `GET /hello` route table that counts how often its handler is read: once each time a factory
+ * result holding it is validated in full (a reused compilation does not read it).
+ */
+function countedRoutes() {
   let reads = 0;
   const routes = {
     get "GET /hello"() {
@@ -592,6 +596,11 @@ Deno.test("withLunora() validates a factory's options again only when a top-leve
       return () => new Response("hello");
     },
   };
+  return { routes, reads: () => reads };
+}
+
+Deno.test("withLunora() validates a factory's options again only when a top-level field changes", async () => {
+  const { routes, reads } = countedRoutes();
   const shard = fakeNamespace();
   const worker = withLunora(hostSpy(), (env: { CAP?: number }) => ({
     shardDO: shard,
@@ -602,13 +611,40 @@ Deno.test("withLunora() validates a factory's options again only when a top-leve
     const response = await worker.fetch(new Request(`${ORIGIN}/hello`), {}, fakeCtx());
     assert.equal(await response.text(), "hello");
   }
-  assert.equal(reads, 1, "the same routes object is compiled once");
+  assert.equal(reads(), 1, "the same routes object is compiled once");
   const capped = await worker.fetch(jsonPost("/_lunora/rpc", rpcBody), { CAP: 8 }, fakeCtx());
   assert.equal(capped.status, 413, "a new field value is compiled and used at once");
-  assert.equal(reads, 2);
+  assert.equal(reads(), 2);
   const uncapped = await worker.fetch(jsonPost("/_lunora/rpc", rpcBody), {}, fakeCtx());
   assert.equal(uncapped.status, 200);
   assert.equal(shard.calls.length, 1);
+});
+
+Deno.test("withLunora() validates a factory's options again only when the security settings it builds change", async () => {
+  const { routes, reads } = countedRoutes();
+  const shard = fakeNamespace();
+  const worker = withLunora(hostSpy(), (env: { ORIGINS: string }) => ({
+    shardDO: shard,
+    routes,
+    security: { cors: { allowedOrigins: env.ORIGINS.split(","), allowCredentials: true } },
+  }));
+  const preflight = (origin: string) =>
+    new Request(`${ORIGIN}/_lunora/rpc`, {
+      method: "OPTIONS",
+      headers: { origin, "access-control-request-method": "POST" },
+    });
+  const allowed = async (origin: string, env: { ORIGINS: string }) =>
+    (await worker.fetch(preflight(origin), env, fakeCtx())).headers.get(
+      "access-control-allow-origin",
+    );
+  const env = { ORIGINS: "https://web.test" };
+  for (let i = 0; i < 3; i++) {
+    assert.equal(await allowed("https://web.test", env), "https://web.test");
+  }
+  assert.equal(reads(), 1, "equal security settings built per call are compiled once");
+  const widened = { ORIGINS: "https://web.test,https://other.test" };
+  assert.equal(await allowed("https://other.test", widened), "https://other.test");
+  assert.equal(reads(), 2, "a changed origin list is compiled and used at once");
 });
 
 Deno.test("withLunora() serves the route handlers of each factory result", async () => {

@@ -1,6 +1,7 @@
 /**
  * The wrangler config check on parsed configs: which `main` counts as the server entry, which
- * binding is the shard's, and which migrations make its class SQLite-backed.
+ * binding is the shard's, which migrations make its class SQLite-backed, and whether the entry
+ * exports it.
  */
 import assert from "node:assert/strict";
 import {
@@ -55,6 +56,53 @@ Deno.test("checkWranglerConfig() does not ask for a migration when the class liv
     bindings: [{ name: "SHARD", class_name: "ShardDO", script_name: "lunora-backend" }],
   };
   assert.deepEqual(check({ durable_objects, migrations: [] }), []);
+});
+
+const exportsOf = (...names: string[]) => ({ names: new Set(names), unlisted: false });
+
+Deno.test("checkWranglerConfig() asks the entry to export the class the shard binding names", () => {
+  const warnings = check({}, { entryExports: exportsOf("default", "Other") });
+  assert.equal(warnings.length, 1);
+  assert.match(
+    warnings[0]!,
+    /^wrangler\.jsonc binds "SHARD" to the ShardDO class, but src\/worker/,
+  );
+  assert.ok(
+    warnings[0]!.endsWith(
+      `\n\nexport { ShardDO } from "./shard_do.ts"; // the module that defines ShardDO`,
+    ),
+  );
+  assert.deepEqual(check({}, { entryExports: exportsOf("ShardDO") }), []);
+});
+
+Deno.test("checkWranglerConfig() names the binding's own class in the export warning", () => {
+  const durable_objects = { bindings: [{ name: "TENANTS", class_name: "TenantShard" }] };
+  const migrations = [{ tag: "v1", new_sqlite_classes: ["TenantShard"] }];
+  const [warning] = check(
+    { durable_objects, migrations },
+    { entryBinding: "TENANTS", entryExports: exportsOf("ShardDO") },
+  );
+  assert.match(warning!, /binds "TENANTS" to the TenantShard class/);
+  assert.match(warning!, /export \{ TenantShard \} from/);
+});
+
+Deno.test("checkWranglerConfig() does not ask for the export when the entry may export it", () => {
+  assert.deepEqual(check({}, { entryExports: { names: new Set(), unlisted: true } }), []);
+  assert.deepEqual(check({}, { entryExports: undefined }), [], "the entry was not read");
+});
+
+Deno.test("checkWranglerConfig() does not ask for the export when the class lives in another worker", () => {
+  const durable_objects = {
+    bindings: [{ name: "SHARD", class_name: "ShardDO", script_name: "lunora-backend" }],
+  };
+  assert.deepEqual(check({ durable_objects }, { entryExports: exportsOf() }), []);
+});
+
+Deno.test("checkWranglerConfig() warns about a missing migration and a missing export apart", () => {
+  const warnings = check({ migrations: [] }, { entryExports: exportsOf() });
+  assert.equal(warnings.length, 2);
+  assert.match(warnings[0]!, /no migration with "new_sqlite_classes"/);
+  assert.match(warnings[1]!, /does not export it/);
 });
 
 Deno.test("checkWranglerConfig() takes the only local binding as the shard when the entry names none", () => {

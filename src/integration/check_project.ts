@@ -11,7 +11,7 @@ import { readFile, stat } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { AstroConfigLike } from "./astro_types.ts";
-import { scanEntry } from "./entry_scan.ts";
+import { type EntryExports, scanEntry } from "./entry_scan.ts";
 import { astroConfigSnippet, workerSnippet } from "./fix_snippets.ts";
 import {
   checkWranglerConfig,
@@ -48,6 +48,8 @@ function checkAstroConfig(config: AstroConfigLike, serverEntry: string): string[
 interface EntryResult {
   readonly warnings: string[];
   readonly shardBinding: string | undefined;
+  /** What the entry exports; undefined when it could not be read. */
+  readonly exports: EntryExports | undefined;
 }
 
 /** Reads and scans the server entry. */
@@ -66,6 +68,7 @@ async function checkEntry(rootDir: string, serverEntry: string): Promise<EntryRe
     return {
       warnings: [`${problem}:\n\n${workerSnippet(serverEntry)}`],
       shardBinding: undefined,
+      exports: undefined,
     };
   }
   const scan = scanEntry(source);
@@ -73,7 +76,7 @@ async function checkEntry(rootDir: string, serverEntry: string): Promise<EntryRe
     `Server entry ${quoted} never calls withLunora(), so Lunora's /_lunora/* endpoints are not ` +
     `mounted. Export the composed worker:\n\n${workerSnippet(serverEntry)}`,
   ];
-  return { warnings, shardBinding: scan.shardBinding };
+  return { warnings, shardBinding: scan.shardBinding, exports: scan.exports };
 }
 
 async function findWranglerFile(rootDir: string): Promise<string | undefined> {
@@ -91,8 +94,9 @@ async function findWranglerFile(rootDir: string): Promise<string | undefined> {
 async function checkWrangler(
   rootDir: string,
   serverEntry: string,
-  entryBinding: string | undefined,
+  entry: EntryResult,
 ): Promise<string[]> {
+  const entryBinding = entry.shardBinding;
   const fileName = await findWranglerFile(rootDir);
   if (fileName === undefined) return [missingWranglerWarning(serverEntry, entryBinding)];
   let parsed;
@@ -105,7 +109,13 @@ async function checkWrangler(
   if (parsed.config === undefined) {
     return [unparseableWranglerWarning(fileName, parsed.error, serverEntry, entryBinding)];
   }
-  return checkWranglerConfig(parsed.config, { fileName, rootDir, serverEntry, entryBinding });
+  return checkWranglerConfig(parsed.config, {
+    fileName,
+    rootDir,
+    serverEntry,
+    entryBinding,
+    entryExports: entry.exports,
+  });
 }
 
 /**
@@ -145,7 +155,7 @@ export async function inspectProject(
     warnings: [
       ...entry.warnings,
       ...checkAstroConfig(config, serverEntry),
-      ...await checkWrangler(rootDir, serverEntry, entry.shardBinding),
+      ...await checkWrangler(rootDir, serverEntry, entry),
     ],
     shardBinding: entry.shardBinding,
   };

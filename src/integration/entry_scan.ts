@@ -1,6 +1,6 @@
 /**
- * Finds a real `withLunora(` call in the source of the server entry, and the Durable Object
- * binding it passes as `shardDO`.
+ * Finds a real `withLunora(` call in the source of the server entry, the Durable Object binding
+ * it passes as `shardDO`, and the names the module exports.
  *
  * A small hand-written tokenizer rather than a parser from npm: the integration runs in the
  * user's Node at build time, so a parser would become a runtime dependency of the published
@@ -24,6 +24,25 @@ export interface EntryScan {
    * the Durable Object binding the worker uses as its shard namespace.
    */
   readonly shardBinding: string | undefined;
+  /** What the module exports, as far as its own text tells. */
+  readonly exports: EntryExports;
+}
+
+/** The names a module exports (see {@linkcode scanEntry}). */
+export interface EntryExports {
+  /** The exported names the scan can list. */
+  readonly names: ReadonlySet<string>;
+  /**
+   * Whether the module may export names beyond `names` that the scan cannot list: an
+   * `export * from "…"` (whatever the other module exports), or a destructuring
+   * `export const { … } = …`.
+   */
+  readonly unlisted: boolean;
+}
+
+/** Whether `exports` has `name` or may have it (unlisted exports). */
+export function mayExport(exports: EntryExports, name: string): boolean {
+  return exports.unlisted || exports.names.has(name);
 }
 
 type TokenType = "name" | "punct" | "literal";
@@ -214,6 +233,82 @@ function isCalled(tokens: readonly Token[], at: number): boolean {
   return tokens[k]?.text === "(";
 }
 
+/** The name a module export specifier stands for: a name, or a string literal of one. */
+function exportName(token: Token | undefined): string | undefined {
+  return token?.type === "name" ? token.text : stringValue(token);
+}
+
+/** Keywords that start a declaration whose name follows (`export class X`, …). */
+const DECLARATION = new Set(["class", "function", "const", "let", "var", "enum"]);
+
+/** Keywords that may stand between `export` and a declaration. */
+const MODIFIERS = new Set(["abstract", "async", "declare"]);
+
+/** Keywords that end the comma-separated declarators of an `export const`. */
+const STATEMENT_START = new Set(["export", "import", "class", "function", "const", "let", "var"]);
+
+/**
+ * Reads the export statement whose `export` keyword is `tokens[at]` into `names`; returns true
+ * when it exports names it cannot list. Type-only exports (`export type`, `export interface`,
+ * `export { type X }`, `export declare …`) and `export default` export no value under a name.
+ */
+function readExport(tokens: readonly Token[], at: number, names: Set<string>): boolean {
+  let k = at + 1;
+  const first = tokens[k]?.text;
+  if (first === "*") {
+    if (tokens[k + 1]?.text !== "as") return true;
+    const name = exportName(tokens[k + 2]);
+    if (name !== undefined) names.add(name);
+    return false;
+  }
+  if (first === "{") {
+    for (k++; k < tokens.length && tokens[k]!.text !== "}";) {
+      const typeOnly = tokens[k]!.text === "type" && tokens[k + 1]?.text !== "," &&
+        tokens[k + 1]?.text !== "}" && tokens[k + 1]?.text !== "as";
+      if (typeOnly) k++;
+      const local = exportName(tokens[k]);
+      let exported = local;
+      k++;
+      if (tokens[k]?.text === "as") {
+        exported = exportName(tokens[k + 1]);
+        k += 2;
+      }
+      if (!typeOnly && exported !== undefined) names.add(exported);
+      while (k < tokens.length && tokens[k]!.text !== "," && tokens[k]!.text !== "}") k++;
+      if (tokens[k]?.text === ",") k++;
+    }
+    return false;
+  }
+  let declare = false;
+  while (MODIFIERS.has(tokens[k]?.text ?? "")) declare ||= tokens[k++]!.text === "declare";
+  const keyword = tokens[k]?.text;
+  if (declare || keyword === undefined || !DECLARATION.has(keyword)) return false;
+  k++;
+  if (keyword === "const" && tokens[k]?.text === "enum") k++;
+  if (tokens[k]?.text === "*") k++; // function*
+  if (tokens[k]?.text === "{" || tokens[k]?.text === "[") return true; // destructuring
+  if (tokens[k]?.type !== "name") return false;
+  names.add(tokens[k]!.text);
+  if (keyword !== "const" && keyword !== "let" && keyword !== "var") return false;
+  // `export const a = 1, b = 2`: each name after a comma outside brackets, up to the statement's
+  // end. Without a `;` the scan may run into the next statement and list a name too many, which
+  // only ever suppresses a warning.
+  let depth = 0;
+  for (k++; k < tokens.length; k++) {
+    const text = tokens[k]!.text;
+    if (text === "(" || text === "[" || text === "{") depth++;
+    else if (text === ")" || text === "]" || text === "}") depth--;
+    else if (depth === 0 && (text === ";" || STATEMENT_START.has(text))) break;
+    else if (depth === 0 && text === ",") {
+      const next = tokens[k + 1];
+      if (next?.text === "{" || next?.text === "[") return true;
+      if (next?.type === "name") names.add(next.text);
+    }
+    if (depth < 0) break;
+  }
+  return false;
+}
+
 /**
  * Scans the source of a server entry module.
  *
@@ -222,8 +317,14 @@ function isCalled(tokens: readonly Token[], at: number): boolean {
  * and is not the name in a function declaration. Comments, strings, template text, regex
  * literals and an import alone never count.
  *
+ * Exports are read from top-level `export` statements (outside any braces, so not from a
+ * TypeScript `namespace`): `export { A, B as C }` with or without `from`, `export * as D from`,
+ * and `export class`/`function`/`const`/`let`/`var`/`enum` declarations. An `export * from` or a
+ * destructuring `export const { … }` marks the exports as not all listed.
+ *
  * @param source The module's source text (TypeScript or JavaScript).
- * @returns Whether it calls `withLunora`, and the `shardDO` binding name when one is visible.
+ * @returns Whether it calls `withLunora`, the `shardDO` binding name when one is visible, and
+ * what the module exports.
  */
 export function scanEntry(source: string): EntryScan {
   const tokens = tokenize(source);
@@ -237,9 +338,17 @@ export function scanEntry(source: string): EntryScan {
 
   let callsWithLunora = false;
   let shardBinding: string | undefined;
+  const names = new Set<string>();
+  let unlisted = false;
+  let depth = 0;
   for (let k = 0; k < tokens.length; k++) {
     const token = tokens[k]!;
+    if (token.text === "{" && token.type === "punct") depth++;
+    else if (token.text === "}" && token.type === "punct") depth = Math.max(0, depth - 1);
     if (token.type !== "name") continue;
+    if (token.text === "export" && depth === 0 && tokens[k - 1]?.text !== ".") {
+      unlisted = readExport(tokens, k, names) || unlisted;
+    }
     if (
       !callsWithLunora && callees.has(token.text) && tokens[k - 1]?.text !== "function" &&
       isCalled(tokens, k)
@@ -257,5 +366,5 @@ export function scanEntry(source: string): EntryScan {
       }
     }
   }
-  return { callsWithLunora, shardBinding };
+  return { callsWithLunora, shardBinding, exports: { names, unlisted } };
 }

@@ -36,6 +36,11 @@ export function workerSnippet(serverEntry: string): string {
   ].join("\n");
 }
 
+/** The line of the server entry that exports the Durable Object class wrangler binds. */
+export function classExportSnippet(className: string): string {
+  return `export { ${className} } from "./shard_do.ts"; // the module that defines ${className}`;
+}
+
 /** The whole `astro.config.mjs` for an app using Lunora. */
 export function astroConfigSnippet(serverEntry: string): string {
   const options = serverEntry === DEFAULT_SERVER_ENTRY

@@ -1,7 +1,7 @@
 /**
  * Reads the project's wrangler config and reports what keeps Lunora from running: a `main`
- * that is not the server entry, a missing shard binding, or a shard class without a SQLite
- * migration.
+ * that is not the server entry, a missing shard binding, a shard class without a SQLite
+ * migration, or one the server entry does not export.
  *
  * Parsing uses real parsers, loaded only when a file of their format is there:
  * `jsonc-parser` (Microsoft's, the JSONC dialect wrangler reads: comments, trailing commas) for
@@ -13,7 +13,9 @@
  * @module
  */
 import { resolve } from "node:path";
+import { type EntryExports, mayExport } from "./entry_scan.ts";
 import {
+  classExportSnippet,
   DEFAULT_SHARD_BINDING,
   DEFAULT_SHARD_CLASS,
   type ShardDeclaration,
@@ -91,6 +93,8 @@ export interface WranglerCheckContext {
   readonly serverEntry: string;
   /** The binding the entry passes as `shardDO`, when the entry shows one. */
   readonly entryBinding: string | undefined;
+  /** What the server entry exports; when not given (the entry was not read), not checked. */
+  readonly entryExports?: EntryExports;
 }
 
 function strings(value: unknown): string[] {
@@ -156,8 +160,22 @@ function checkShard(config: Record<string, unknown>, context: WranglerCheckConte
       `${context.serverEntry}:\n\n${wranglerSnippet(format, undefined, shard)}`,
     ];
   }
-  // A class that lives in another worker is migrated there.
+  // A class that lives in another worker is migrated and exported there.
   if (binding.script_name !== undefined) return [];
+  return [
+    ...checkMigration(migrations, shard, context),
+    ...checkExport(shard, context),
+  ];
+}
+
+/** The warning when no migration gives the local shard class SQLite storage. */
+function checkMigration(
+  migrations: Record<string, unknown>[],
+  shard: ShardDeclaration,
+  context: WranglerCheckContext,
+): string[] {
+  const { fileName } = context;
+  const { binding: name, className } = shard;
   const becomes = (m: Record<string, unknown>, key: string) =>
     records(m[key]).some((r) => r.to === className);
   const declared = migrations.some((m) =>
@@ -173,7 +191,23 @@ function checkShard(config: Record<string, unknown>, context: WranglerCheckConte
       `(binding ${JSON.stringify(name)}); Lunora's shards need SQLite storage`;
   return [
     `${fileName} ${problem}. Add:\n\n` +
-    wranglerMigrationSnippet(format, shard, migrations.length),
+    wranglerMigrationSnippet(wranglerFormat(fileName), shard, migrations.length),
+  ];
+}
+
+const IDENTIFIER = /^[A-Za-z_$][\w$]*$/;
+
+/** The warning when the server entry does not export the local shard class. */
+function checkExport(shard: ShardDeclaration, context: WranglerCheckContext): string[] {
+  const { entryExports, fileName, serverEntry } = context;
+  if (entryExports === undefined || mayExport(entryExports, shard.className)) return [];
+  // A name no `export { … }` can spell without quotes is left to wrangler to report.
+  if (!IDENTIFIER.test(shard.className)) return [];
+  return [
+    `${fileName} binds ${JSON.stringify(shard.binding)} to the ${shard.className} class, but ` +
+    `${serverEntry} does not export it, so the worker cannot start. Add this line to ` +
+    `${serverEntry}, with the path of the module that defines ${shard.className}:\n\n` +
+    classExportSnippet(shard.className),
   ];
 }
 
@@ -183,7 +217,7 @@ function checkShard(config: Record<string, unknown>, context: WranglerCheckConte
  * @param config The parsed config.
  * @param context Where the project and its server entry are.
  * @returns One warning per problem: `main` not the server entry; the shard binding missing, or
- * its class without a `new_sqlite_classes` migration.
+ * its class without a `new_sqlite_classes` migration, or not exported by the server entry.
  */
 export function checkWranglerConfig(
   config: Record<string, unknown>,

@@ -250,10 +250,12 @@ export function compileOptions<Env = any>(options: LunoraOptions<Env>): Compiled
 /**
  * Compiles the latest result of an options factory, reusing `previous` when the result has the
  * same keys in the same order, every function where `previous` had one, and every other field
- * the very value it was. A factory typically returns the same bindings and nested objects
- * every time and new closures; closures are read from `options` when they are called, and a
- * function where one was valid before is valid again. A route table (`routes`, `adminRoutes`)
- * holds closures too: a new one is compiled on its own, and the rest is reused.
+ * the value it was: the very value, or plain data (plain objects and arrays, a few levels deep)
+ * with equal contents. A factory typically returns the same bindings, new closures and, built
+ * per call, nested settings such as `security` that read the same every time; closures are read
+ * from `options` when they are called, and a function where one was valid before is valid
+ * again. A route table (`routes`, `adminRoutes`) holds closures too: a new one is compiled on
+ * its own, and the rest is reused.
  */
 // deno-lint-ignore no-explicit-any
 export function recompileOptions<Env = any>(
@@ -298,20 +300,74 @@ function isObject(value: unknown): value is object {
 
 /**
  * Whether `options` has the data fields recorded in `data`: the same own keys in the same order
- * and the same values, except that a route table may be another object where there was one.
- * `for...in` walks the same own keys in the same order as `Object.keys` without allocating them,
- * and then any inherited ones: an inherited key past the recorded ones is a difference, and one
- * that stands in for a recorded key with the same value reads the same (options are read with
- * `[[Get]]`), so no `Object.hasOwn` per key is needed.
+ * and the same values (see {@linkcode sameData}), except that a route table may be another
+ * object where there was one, and that `shardDO` must be the very binding it was (the
+ * compilation keeps it, and two bindings may hold equal data). `for...in` walks the same own
+ * keys in the same order as `Object.keys` without allocating them, and then any inherited ones:
+ * an inherited key past the recorded ones is a difference, and one that stands in for a recorded
+ * key with the same value reads the same (options are read with `[[Get]]`), so no
+ * `Object.hasOwn` per key is needed.
  */
 function hasSameData(options: object, data: readonly unknown[]): boolean {
   let i = 0;
   for (const key in options) {
     if (key !== data[i]) return false;
     const value = dataField((options as Record<string, unknown>)[key]);
-    const table = key === "routes" || key === "adminRoutes";
-    if (value !== data[i + 1] && !(table && isObject(value) && isObject(data[i + 1]))) return false;
+    const recorded = data[i + 1];
+    if (value !== recorded) {
+      if (key === "routes" || key === "adminRoutes") {
+        if (!(isObject(value) && isObject(recorded))) return false;
+      } else if (key === "shardDO" || !sameData(value, recorded, DEPTH)) {
+        return false;
+      }
+    }
     i += 2;
   }
   return i === data.length;
+}
+
+/**
+ * How many levels of plain data {@linkcode sameData} looks into: `security.cors.allowedOrigins`
+ * is three. Anything deeper is compared by identity.
+ */
+const DEPTH = 4;
+
+/** Whether `value` is an array or an object made by a literal (or with a `null` prototype). */
+function isPlainData(value: unknown): value is object {
+  if (typeof value !== "object" || value === null) return false;
+  if (Array.isArray(value)) return true;
+  const prototype = Object.getPrototypeOf(value);
+  return prototype === Object.prototype || prototype === null;
+}
+
+/**
+ * Whether `value` reads as `recorded`: the same value, a function where there was one, or plain
+ * data (arrays, plain objects) with the same own keys and, key by key, such values, down to
+ * `depth` levels. Class instances (a `Map`, a binding) and anything deeper count only when they
+ * are the very same object. Key order inside plain data does not matter: compiling reads keys by
+ * name. Nothing is allocated.
+ */
+function sameData(value: unknown, recorded: unknown, depth: number): boolean {
+  if (value === recorded) return true;
+  if (typeof value === "function") return typeof recorded === "function";
+  if (depth === 0 || !isPlainData(value) || !isPlainData(recorded)) return false;
+  if (Array.isArray(value)) {
+    if (!Array.isArray(recorded) || value.length !== recorded.length) return false;
+    for (let i = 0; i < value.length; i++) {
+      if (!sameData(value[i], recorded[i], depth - 1)) return false;
+    }
+    return true;
+  }
+  if (Array.isArray(recorded)) return false;
+  const fields = value as Record<string, unknown>;
+  const before = recorded as Record<string, unknown>;
+  let keys = 0;
+  for (const key in fields) {
+    if (!Object.hasOwn(before, key) || !sameData(fields[key], before[key], depth - 1)) {
+      return false;
+    }
+    keys++;
+  }
+  for (const _ in before) keys--;
+  return keys === 0;
 }

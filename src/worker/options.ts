@@ -154,11 +154,12 @@ export interface LunoraOptions<Env = any> {
 /**
  * `LunoraOptions` or a factory building them from the invocation's `env`. The factory runs on
  * every invocation, so per-request bindings such as `env.SHARD` are always current. Its result
- * is validated again only when a field that is not a function is not the very value it was
- * last time: nested objects (`crons`, `security`) built once outside the factory cost nothing
- * per request. A new route table (`routes`, `adminRoutes`, whose handlers may close over `env`)
- * is compiled on its own, without the rest. To change a field, return a new object rather than
- * mutating it.
+ * is validated again only when a field that is not a function reads differently from last
+ * time: plain data (objects and arrays such as `security`) is compared by value, so settings
+ * built inside the factory from `env` cost no validation while they stay the same, and a
+ * function where there was one is taken as is. A new route table (`routes`, `adminRoutes`,
+ * whose handlers may close over `env`) is compiled on its own, without the rest. To change a
+ * field, return a new object rather than mutating it.
  *
  * @typeParam Env The worker's bindings.
  */

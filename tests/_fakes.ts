@@ -9,11 +9,7 @@ import type {
   ShardState,
   SqlCursor,
 } from "../examples/chat/src/shard/runtime.ts";
-import type {
-  InProcessCall,
-  RequestScope,
-  ServerCallRecord,
-} from "../src/in_process_registry.ts";
+import type { InProcessCall, RequestScope, ServerCallRecord } from "../src/in_process_registry.ts";
 import { withLunora } from "../src/worker/with_lunora.ts";
 import type { LunoraOptions } from "../src/worker/options.ts";
 import type {
@@ -25,10 +21,7 @@ import type {
 } from "../src/types.ts";
 // The browser client's fakes: a scripted WebSocket and fake timers.
 import { type Clock, install as installFakeTimers } from "@sinonjs/fake-timers";
-import type {
-  WebSocketConstructorLike,
-  WebSocketLike,
-} from "../src/client/connection.ts";
+import type { WebSocketConstructorLike, WebSocketLike } from "../src/client/connection.ts";
 import {
   createLunoraClient,
   type LunoraClient,
@@ -140,8 +133,7 @@ export interface HostSpy {
 
 /** A host spy answering with `answer` (default: 200 "astro"). */
 export function hostSpy(
-  answer: (call: HostCall) => unknown = () =>
-    new Response("astro", { status: 200 }),
+  answer: (call: HostCall) => unknown = () => new Response("astro", { status: 200 }),
 ): HostSpy {
   const calls: HostCall[] = [];
   const spy = (async (request: Request, env: unknown, ctx: unknown) => {
@@ -171,8 +163,7 @@ export interface FakeFetch {
 
 /** A fake fetch answering each call with `answer`. */
 export function fakeFetch(
-  answer: (call: FetchCall) => Response | Promise<Response> = () =>
-    Response.json({ result: null }),
+  answer: (call: FetchCall) => Response | Promise<Response> = () => Response.json({ result: null }),
 ): FakeFetch {
   const calls: FetchCall[] = [];
   const fn = (async (input: RequestInfo | URL, init?: RequestInit) => {
@@ -252,9 +243,7 @@ export function fakeSockets(): FakeSockets {
       this.onclose?.({ code, reason });
     }
     frames() {
-      return this.sent.filter((text) => text !== "lunora-ping").map((text) =>
-        JSON.parse(text)
-      );
+      return this.sent.filter((text) => text !== "lunora-ping").map((text) => JSON.parse(text));
     }
   }
   return {
@@ -538,8 +527,8 @@ export function shardError(flag: "retryable" | "overloaded"): Error {
 }
 
 /** `true` exactly when `A` and `B` are the same type (for type-level tests). */
-export type Equal<A, B> = (<V>() => V extends A ? 1 : 2) extends
-  (<V>() => V extends B ? 1 : 2) ? true
+export type Equal<A, B> = (<V>() => V extends A ? 1 : 2) extends (<V>() => V extends B ? 1 : 2)
+  ? true
   : false;
 
 /** Compiles only when its type argument is `true`: `assertType<Equal<typeof x, string>>()`. */
@@ -649,8 +638,7 @@ export function sqliteShardState(
         }
       },
     },
-    acceptWebSocket: (socket) =>
-      void sockets.push(socket as FakeHibernatingSocket),
+    acceptWebSocket: (socket) => void sockets.push(socket as FakeHibernatingSocket),
     getWebSockets: () => sockets.filter((socket) => !socket.closed),
     setWebSocketAutoResponse: () => {},
   };

@@ -227,7 +227,6 @@ function typeCheckConsumer(
 ): string[] {
   const files: string[] = [];
   // `default` is a keyword: a default export is imported under another local name.
-  const local = (name: string) => name === "default" ? "defaultExport" : name;
   const binding = (name: string) => name === "default" ? "default as defaultExport" : name;
   [...names].forEach(([subpath, n], index) => {
     const specifier = specifierFor(packageName, subpath);

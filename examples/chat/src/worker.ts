@@ -42,7 +42,7 @@ export function lunoraOptions(env: Env): LunoraOptions<Env> {
   return {
     shardDO: env.SHARD,
     authHandler: (request) => auth ? auth.handler(request) : authNotConfigured(),
-    resolveIdentity: (request) => sessionIdentity(auth, request),
+    resolveIdentity: (request) => sessionIdentity(auth, request, env.BETTER_AUTH_SECRET),
     authorizeShard: ({ shardKey }) => isChannel(shardKey),
     ...(security ? { security } : {}),
   };

@@ -7,7 +7,7 @@
  * @module
  */
 import { join } from "node:path";
-import { page, readIsland, rpc } from "../client.ts";
+import { page, readIsland, rpc, unescapeHtml } from "../client.ts";
 import { applyAuthMigrations, serve, type Server } from "../example_app.ts";
 import { waitFor } from "../process.ts";
 import { assert, check } from "../report.ts";
@@ -64,9 +64,10 @@ const BUSY = /optimi[sz]|reload|new dependencies/i;
 
 /**
  * Warms `astro dev` up: the first renders after start can come back incomplete while Vite's
- * dependency optimizer bundles and reloads. Renders the channel page and requests the island's
- * client modules (so the optimizer sees React too) until two renders in a row are complete and
- * Vite has logged no optimizer or reload line for 2 s (request lines do not count).
+ * dependency optimizer bundles and reloads. Renders the channel page and requests the islands'
+ * and scripts' client modules (so the optimizer sees React, Svelte and the client too) until two
+ * renders in a row are complete and Vite has logged no optimizer or reload line for 2 s (request
+ * lines do not count).
  */
 export async function warmUp(server: Server, path: string): Promise<string> {
   const started = performance.now();
@@ -81,10 +82,19 @@ export async function warmUp(server: Server, path: string): Promise<string> {
       renders++;
       const text = await completeRender(server, path);
       if (text !== undefined) {
-        const island = readIsland(text, "ChannelView");
-        const renderer = /\brenderer-url="([^"]*)"/.exec(text)?.[1];
-        for (const url of [island.componentUrl, renderer]) {
-          if (!url) continue;
+        // Every island's component and renderer, and every module script (the plain script
+        // and the layout's router): what the browser will import.
+        const urls = new Set(
+          [...text.matchAll(/\b(?:component-url|renderer-url|src)="([^"]*)"/g)]
+            .map((match) => unescapeHtml(match[1]!))
+            .filter((url) => url.startsWith("/") && !url.startsWith("//")),
+        );
+        // The page its links lead to without a page load (<ClientRouter />), and its modules.
+        const about = await page(server.origin, "/about");
+        for (const match of about.text.matchAll(/\bsrc="(\/[^/"][^"]*)"/g)) {
+          urls.add(unescapeHtml(match[1]!));
+        }
+        for (const url of urls) {
           const response = await fetch(new URL(url, server.origin));
           await response.body?.cancel();
         }

@@ -10,20 +10,22 @@
  *    port with a relay on a second port as the "API origin", sign-ups through better-auth, then
  *    checks over HTTP and WebSocket (identity continuity between SSR and the socket on one and
  *    on two origins; the send form's Astro Action, stored once per hidden key), a load run, the
- *    browser (with and without JavaScript), and a restart on the same persisted state.
+ *    browser (with and without JavaScript), the live islands on `@lunora/astro/client`
+ *    (`islands.ts`), and a restart on the same persisted state while the islands stay open.
  *    The Astro-app parts too: the React island fed by props (Date and bigint through Astro's
  *    serializer; in Chromium its first render equals the server HTML), the prerendered `/about`
  *    served as a static asset, and the server island rendered in process.
  * 3. The same app under `astro dev`, in another app under test, `.out/e2e/dev-app/`: SSR with the
  *    in-process preload, RPC, WebSocket push, `/about`, the server island, the detailed
- *    `Server-Timing` and the Lunora dev toolbar app in Chromium (`toolbar.ts`), then an edit to a
- *    shard function
- *    that answers without a restart, the earlier rows still there.
+ *    `Server-Timing` and the Lunora dev toolbar app in Chromium (`toolbar.ts`), the live islands
+ *    (not the restart, View Transitions or sign-out: see `islands.ts`), then an edit to a shard
+ *    function that answers without a restart, the earlier rows still there.
  * 4. `examples/chat-astro6` (Astro 6 + @astrojs/cloudflare 13, same sources), as an app under
  *    test in `.out/e2e/chat-astro6/`: build (with
  *    `/about` prerendered and `ShardDO` still exported), start, SSR page + RPC + in-process
  *    preload + the send form's Astro Action + same-origin identity, island props, `/about`, the
- *    server island.
+ *    server island, and in Chromium the React and Svelte islands and the plain script on one
+ *    socket (`islands.ts`).
  *
  * Every process it starts is stopped by process group. Logs, state and the screenshot go to
  * `.out/e2e/`. Ends with a plain `N passed, M failed` line; exits non-zero on any failure.
@@ -63,6 +65,7 @@ import {
   type UsersContext,
 } from "./checks.ts";
 import { checkHotReload, startDev, warmUp } from "./dev.ts";
+import { checkIslands, WS_TOKEN_TTL } from "./islands.ts";
 import { makeAppUnderTest, OVERLAY_SOURCES } from "../example_under_test/overlay.ts";
 import { checkFormWrites } from "./writes.ts";
 import {
@@ -209,6 +212,7 @@ async function main(): Promise<void> {
       start(chat, env, state, "wrangler-chat-1.log", port, {
         LUNORA_API_URL: apiOrigin,
         LUNORA_ALLOWED_ORIGINS: `http://127.0.0.1:${port}`,
+        LUNORA_WS_TOKEN_TTL: String(WS_TOKEN_TTL),
       }),
   );
   const users = await report.step("chat: sign up users (better-auth)", async () => {
@@ -241,11 +245,24 @@ async function main(): Promise<void> {
   await checkEdges(ctx);
   await report.step("chat: load", () => checkLoad(ctx));
   if (chromium) await report.step("chat: browser", () => checkBrowser(ctx, OUT, apiOrigin));
-  await report.step("chat: stop wrangler dev", () => stop(server));
-  server = await report.step(
-    "chat: wrangler dev restart",
-    () => start(chat, env, state, "wrangler-chat-2.log"),
-  );
+  // Restarts the server on the same port and state (the islands' page reconnects to it).
+  const restart = async () => {
+    await stop(server);
+    server = await start(chat, env, state, "wrangler-chat-2.log", port, {
+      LUNORA_API_URL: apiOrigin,
+      LUNORA_ALLOWED_ORIGINS: `http://127.0.0.1:${port}`,
+      LUNORA_WS_TOKEN_TTL: String(WS_TOKEN_TTL),
+    });
+    return server;
+  };
+  if (chromium) {
+    await report.step(
+      "chat: live islands",
+      () => checkIslands({ ...ctx, requestLog: true }, { restart, apiOrigin }),
+    );
+  } else {
+    await report.step("chat: wrangler dev restart", restart);
+  }
   await checkPersisted({ ...ctx, server });
   await stop(server);
 
@@ -284,6 +301,12 @@ async function main(): Promise<void> {
   await checkServerIsland(devCtx);
   await checkServerTimingInDev(devCtx);
   if (chromium) await report.step("chat (astro dev): toolbar", () => checkToolbarApp(devCtx));
+  if (chromium) {
+    await report.step(
+      "chat (astro dev): live islands",
+      () => checkIslands({ ...devCtx, requestLog: false }, { scope: "no soft navigation" }),
+    );
+  }
   await checkHotReload(devCtx, devDir);
   await report.step("chat (astro dev): stop", () => stop(dev));
 
@@ -313,6 +336,12 @@ async function main(): Promise<void> {
   await checkIslandProps(ctx6);
   await checkPrerendered(ctx6, chat6);
   await checkServerIsland(ctx6);
+  if (chromium) {
+    await report.step(
+      "chat-astro6: live islands on one page",
+      () => checkIslands({ ...ctx6, requestLog: true }, { scope: "one page" }),
+    );
+  }
   await stop(server6);
 }
 

@@ -1,31 +1,40 @@
 /**
- * The plain-TypeScript island of `/cross-origin/*` (no UI framework): it reads the token the
- * page embedded with `serializePreloaded` in `<script type="application/json">`, renders from
- * it (no flash, no second fetch), goes live over `<api>/_lunora/ws` (`live_query.ts`) and sends
- * messages through `<api>/_lunora/rpc`, where `<api>` is the page's `data-api-url`, with
- * `x-lunora-mutation-id` and `x-lunora-client-id` like Lunora's client. The browser's
- * better-auth session cookie rides along, so the socket runs as the same user as the server
- * render.
+ * The plain-TypeScript island of `/cross-origin/*` (no UI framework). The Lunora API lives on
+ * another origin, the page's `data-api-url`, so the island makes its own client for it with
+ * `createLunoraClient({ url })`. It reads the token the page embedded with `serializePreloaded`
+ * in `<script type="application/json">`, renders from it (no flash, no second fetch), keeps it
+ * live over that origin's socket and sends messages through its `/_lunora/rpc`. The socket
+ * carries a short-lived WebSocket token this page's origin issues for the signed-in user
+ * (`wsToken`); the browser's better-auth session cookie rides along with the writes (same site),
+ * so both run as the same user as the server render.
  */
-import { deserializePreloaded, type Preloaded } from "@lunora/astro/server";
+import { createLunoraClient } from "@lunora/astro/client";
 import { api } from "../lunora/api.ts";
 import type { MessageList } from "../shard/functions.ts";
 import { clock } from "./clock.ts";
-import { subscribeLive } from "./live_query.ts";
 
-const CLIENT_ID = crypto.randomUUID();
-
-const tokenText = document.getElementById("lunora-preloaded")?.textContent ??
-  "";
-const preloaded = deserializePreloaded(tokenText) as Preloaded<MessageList>;
-const args = preloaded.args as { channel: string };
-
-const apiUrl = document.getElementById("chat")?.dataset.apiUrl ||
-  location.origin;
+const section = document.getElementById("chat") as HTMLElement;
 const list = document.getElementById("messages") as HTMLOListElement;
 const status = document.getElementById("status") as HTMLElement;
 const total = document.getElementById("total") as HTMLElement;
 const viewerLabel = document.getElementById("viewer") as HTMLElement;
+const channel = section.dataset.channel ?? "";
+
+/**
+ * A short-lived token for the API origin's socket, from this page's origin (`GET /lunora-token`,
+ * with the session cookie); none when signed out. Asked again before every connect, so a token
+ * the shard expired (close code 4001) is replaced by a fresh one.
+ */
+async function wsToken(): Promise<string | undefined> {
+  const response = await fetch("/lunora-token", { cache: "no-store" });
+  if (!response.ok) return undefined;
+  const { token } = await response.json() as { token?: string };
+  return token;
+}
+
+const client = createLunoraClient({ url: section.dataset.apiUrl || location.origin, wsToken });
+const tokenText = document.getElementById("lunora-preloaded")?.textContent ?? "";
+const preloaded = client.hydratePreloaded<MessageList>(tokenText);
 
 function render(value: MessageList): void {
   // Who the shard saw on this socket: the same user the server render ran as.
@@ -33,6 +42,7 @@ function render(value: MessageList): void {
   list.replaceChildren(
     ...value.messages.map((message) => {
       const item = document.createElement("li");
+      item.id = `message-${message.id}`;
       item.dataset.id = String(message.id);
       const author = document.createElement("strong");
       author.className = "author";
@@ -52,37 +62,31 @@ function render(value: MessageList): void {
   total.dataset.total = value.total.toString();
   total.textContent = `${value.total} ${
     value.total === 1n ? "message" : "messages"
-  } in #${args.channel}`;
+  } in #${channel}`;
 }
 
-subscribeLive(preloaded, (state) => {
-  if (state.pushes > 0) render(state.value);
-  status.textContent = state.status;
-  document.body.dataset.live = String(state.live);
-}, { apiUrl });
+// The first value is the token's, which the server already rendered: leave the DOM alone.
+let first = true;
+preloaded.subscribe((value) => {
+  if (!first && value !== undefined) render(value);
+  first = false;
+});
+preloaded.status.subscribe(({ state, error }) => {
+  status.textContent = error ? `error: ${error.message}` : state;
+  document.body.dataset.live = String(state === "live");
+});
 
 document.getElementById("send")?.addEventListener("submit", async (event) => {
   event.preventDefault();
-  const form = event.currentTarget as HTMLFormElement;
-  const input = form.elements.namedItem("body") as HTMLInputElement;
-  const response = await fetch(`${apiUrl}/_lunora/rpc`, {
-    method: "POST",
-    // The session cookie also goes to an API on another origin of the same site (CORS).
-    credentials: "include",
-    // As Lunora's client does: a fresh mutation id per send, one client id per page, so the
-    // shard stores a send once however often it is retried.
-    headers: {
-      "content-type": "application/json",
-      "x-lunora-mutation-id": crypto.randomUUID(),
-      "x-lunora-client-id": CLIENT_ID,
-    },
-    body: JSON.stringify({
-      functionPath: api.messages.send.__lunoraRef,
-      args: { channel: args.channel, body: input.value },
-      shardKey: preloaded.shardKey,
-    }),
-  });
-  const envelope = await response.json();
-  if (envelope.error) status.textContent = `error: ${envelope.error.message}`;
-  else input.value = "";
+  const input = (event.currentTarget as HTMLFormElement).elements.namedItem(
+    "body",
+  ) as HTMLInputElement;
+  try {
+    await client.mutation(api.messages.send, { channel, body: input.value }, {
+      shardKey: channel,
+    });
+    input.value = "";
+  } catch (error) {
+    status.textContent = `error: ${error instanceof Error ? error.message : String(error)}`;
+  }
 });

@@ -8,6 +8,7 @@
 import type { LunoraIdentity } from "@lunora/astro";
 import type { ChatAuth } from "../auth/auth.ts";
 import { CHANNEL } from "../shard/functions.ts";
+import { verifyWsToken } from "./ws_token.ts";
 
 const SESSION_COOKIE = /(?:^|;\s*)(?:__Secure-)?better-auth\.session_token=/;
 
@@ -22,13 +23,18 @@ export function carriesCredentials(headers: Headers): boolean {
 
 /**
  * `resolveIdentity` for `withLunora`: the signed-in user's id, plus their display name as a
- * claim. Requests without a session cookie or bearer token are anonymous without a database
- * read.
+ * claim. A socket upgrade with `?token=` is who its WebSocket token names (`ws_token.ts`, with
+ * its expiry as the `exp` claim, which the shard enforces), or anonymous. Other requests without
+ * a session cookie or bearer token are anonymous without a database read.
  */
 export async function sessionIdentity(
   auth: ChatAuth | null,
   request: Request,
+  secret?: string,
 ): Promise<LunoraIdentity | null> {
+  const url = new URL(request.url);
+  const token = url.pathname === "/_lunora/ws" ? url.searchParams.get("token") : null;
+  if (token !== null) return secret ? await verifyWsToken(secret, token) : null;
   if (auth === null || !carriesCredentials(request.headers)) return null;
   const session = await auth.api.getSession({ headers: request.headers });
   if (!session) return null;

@@ -108,6 +108,21 @@ function send(socket: HibernatingWebSocket, frame: unknown): void {
   }
 }
 
+/**
+ * Closes a socket whose credential expired (an `exp` claim, in seconds, from a WebSocket token)
+ * with Lunora's 4001 `TOKEN_EXPIRED`: its client fetches a fresh token and reconnects.
+ */
+function closeExpired(socket: HibernatingWebSocket, identity: Identity | null): boolean {
+  const exp = identity?.exp;
+  if (typeof exp !== "number" || exp * 1000 > Date.now()) return false;
+  try {
+    socket.close(4001, "TOKEN_EXPIRED");
+  } catch {
+    // Already closed.
+  }
+  return true;
+}
+
 export class ShardDO {
   readonly #state: ShardState;
   readonly #cursor: ShardCursor;
@@ -225,6 +240,7 @@ export class ShardDO {
       return;
     }
     const attachment = socket.deserializeAttachment() as Attachment;
+    if (closeExpired(socket, attachment.identity)) return;
     if (frame.type === "connect") {
       const { clientId: id, caps } = frame;
       attachment.client = { id, caps, socket: attachment.client?.socket ?? crypto.randomUUID() };
@@ -334,6 +350,7 @@ export class ShardDO {
     for (const socket of this.#state.getWebSockets()) {
       const attachment = socket.deserializeAttachment() as Attachment | null;
       if (!attachment) continue;
+      if (closeExpired(socket, attachment.identity)) continue;
       const sent = this.#sentTo(attachment, true);
       const pageDelta = attachment.client?.caps.includes("pageDelta") ?? false;
       let changed = false;

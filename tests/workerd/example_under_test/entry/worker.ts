@@ -15,9 +15,11 @@ export { ShardUnderTest as ShardDO } from "./shard_do.ts";
 // One table for every call, so withLunora keeps the options it compiled.
 const adminRoutes = { "GET /_lunora/admin/stats": () => rpcStats() };
 
+// `shardDO` is named here too, as the example's own entry names it: `lunora()` reads this file
+// (its `serverEntry`) for the shard binding it checks and the dev toolbar shows.
 const worker = withLunora<Env>(
   (request, env, ctx) => handle(request, env, ctx),
-  (env) => ({ ...lunoraOptions(env), adminRoutes }),
+  (env) => ({ ...lunoraOptions(env), shardDO: env.SHARD, adminRoutes }),
 );
 
 export default countRpcRequests(worker);

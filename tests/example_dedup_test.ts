@@ -6,6 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { ShardDO } from "../examples/chat/src/shard/shard_do.ts";
+import { ShardUnderTest } from "./workerd/example_under_test/entry/shard_do.ts";
 import {
   shardCall as call,
   type ShardCaller as Caller,
@@ -13,17 +14,21 @@ import {
   withWorkerdGlobals,
 } from "./_fakes.ts";
 
-/** A fresh ShardDO on its own database. */
-function shard(): ShardDO {
-  return withWorkerdGlobals(() => new ShardDO(sqliteShardState(), {}));
+/**
+ * A fresh ShardDO on its own database; the test harness's subclass, with its planned faults,
+ * when `Class` says so.
+ */
+function shard(Class: typeof ShardDO = ShardDO): ShardDO {
+  return withWorkerdGlobals(() => new Class(sqliteShardState(), {}));
 }
 
 function send(object: ShardDO, body: string, caller: Caller) {
   return call(object, "messages:send", { channel: "c", body }, caller);
 }
 
+/** The channel's messages, oldest first, as `messages:list` shows them. */
 async function rows(object: ShardDO): Promise<{ id: number; author: string; body: string }[]> {
-  return (await call(object, "probes:rows", { channel: "c" })).body.result.rows;
+  return (await call(object, "messages:list", { channel: "c" })).body.result.messages;
 }
 
 Deno.test("a repeated mutation id from one user gets the first answer, one row stored", async () => {
@@ -72,7 +77,7 @@ Deno.test("a mutation that fails is not recorded, so the same id runs again", as
 });
 
 Deno.test("a retryable fault after the commit: the retry gets the stored answer", async () => {
-  const object = shard();
+  const object = shard(ShardUnderTest);
   const alice = { userId: "u-alice", mutationId: "fault-retry-after-commit-1" };
   await assert.rejects(send(object, "once", alice), (error: Error & { retryable?: boolean }) => {
     assert.equal(error.retryable, true);
@@ -85,7 +90,7 @@ Deno.test("a retryable fault after the commit: the retry gets the stored answer"
 });
 
 Deno.test("a retryable fault before the write stores nothing until the retry", async () => {
-  const object = shard();
+  const object = shard(ShardUnderTest);
   const alice = { userId: "u-alice", mutationId: "fault-retry-before-write-1" };
   await assert.rejects(send(object, "once", alice), (error: Error & { retryable?: boolean }) => {
     assert.equal(error.retryable, true);
@@ -106,4 +111,17 @@ Deno.test("a message keeps its author's display name from the identity's name cl
     m.authorName,
   ]);
   assert.deepEqual(authors, [["u-alice", "Alice"], ["anonymous", "anonymous"]]);
+});
+
+Deno.test("the example's own shard has none of the test harness's functions", async () => {
+  const answer = await call(shard(), "probes:rows", { channel: "c" });
+  assert.equal(answer.status, 404);
+  assert.equal(answer.body.error.code, "NOT_FOUND");
+});
+
+Deno.test("a subclass's function table serves its functions next to the app's", async () => {
+  const object = shard(ShardUnderTest);
+  await send(object, "hello", {});
+  const probed = await call(object, "probes:rows", { channel: "c" });
+  assert.deepEqual(probed.body.result.rows.map((row: { body: string }) => row.body), ["hello"]);
 });

@@ -3,7 +3,7 @@
  * directory (the example's committed files are never touched):
  *
  * - `composed`: the app with a `src/worker.ts` that is `withLunora(handle, options)` and nothing
- *   else (the example's request counter and auth routes are left out, so only the composition
+ *   else (the example's auth routes and CORS setting are left out, so only the composition
  *   is measured);
  * - `bare`: the same app with a hand-rolled entry: Astro's `handle`, plus the smallest router a
  *   user would write for `/_lunora/rpc` (parse the envelope, forward it to the shard) and

@@ -92,7 +92,8 @@ export async function installApp(appDir: string, env: Record<string, string>): P
   );
 }
 
-function listFiles(dir: string, prefix = ""): string[] {
+/** Every file under `dir`, as paths relative to it, sorted. */
+export function listFiles(dir: string, prefix = ""): string[] {
   const files: string[] = [];
   for (const entry of Deno.readDirSync(dir)) {
     const rel = prefix ? `${prefix}/${entry.name}` : entry.name;
@@ -135,10 +136,14 @@ export async function assertInstalledTarball(appDir: string): Promise<string> {
 }
 
 /**
- * Type-checks the app's TypeScript (worker, shard, island) against the installed packages:
- * the packed `.d.ts` of `@lunora/astro` and the adapter's own types.
+ * Type-checks the app's TypeScript (worker, shard, island, and the `extra` files, e.g. a test
+ * entry laid over it) against the installed packages: the packed `.d.ts` of `@lunora/astro`
+ * and the adapter's own types.
  */
-export async function typeCheckApp(appDir: string): Promise<string> {
+export async function typeCheckApp(
+  appDir: string,
+  extra: readonly string[] = [],
+): Promise<string> {
   // session_types.ts: getServerSession keeps better-auth's own user/session types. The React
   // island type-checks against the installed react and @nanostores/react types, the scripts
   // against the packed `@lunora/astro/client`. (auth_forms.ts imports Astro's virtual
@@ -149,6 +154,7 @@ export async function typeCheckApp(appDir: string): Promise<string> {
     "src/client/announcer.ts",
     "src/components/ChannelView.tsx",
     "src/auth/session_types.ts",
+    ...extra,
   ];
   await run([Deno.execPath(), "check", "--quiet", ...files], { cwd: appDir });
   return `deno check ${files.join(" ")}`;

@@ -4,15 +4,20 @@
  * it with the adapter.
  */
 import { handle } from "@astrojs/cloudflare/handler";
-import { type DurableObjectNamespaceLike, type SecurityOptions, withLunora } from "@lunora/astro";
+import {
+  type DurableObjectNamespaceLike,
+  type LunoraOptions,
+  type SecurityOptions,
+  withLunora,
+} from "@lunora/astro";
 import { type AuthEnv, authNotConfigured, getAuth } from "./auth/auth.ts";
 import { isChannel, sessionIdentity } from "./lunora/identity.ts";
-import { countRpcRequests, rpcStats } from "./lunora/rpc_counter.ts";
 
 // wrangler binds `SHARD` to this class (see wrangler.jsonc).
 export { ShardDO } from "./shard/shard_do.ts";
 
-interface Env extends AuthEnv {
+/** The worker's bindings and variables (wrangler.jsonc, `.dev.vars`). */
+export interface Env extends AuthEnv {
   SHARD: DurableObjectNamespaceLike;
   /** Enables `/_lunora/admin/*`; unset means every admin request is refused. */
   LUNORA_ADMIN_TOKEN?: string;
@@ -27,39 +32,20 @@ interface Env extends AuthEnv {
 function corsFor(list: string): SecurityOptions | undefined {
   const origins = list.split(",").map((origin) => origin.trim()).filter((origin) => origin !== "");
   if (origins.length === 0) return undefined;
+  return { cors: { allowedOrigins: origins, allowCredentials: true } };
+}
+
+/** Lunora's options for one invocation: bindings live on `env`, which exists only per call. */
+export function lunoraOptions(env: Env): LunoraOptions<Env> {
+  const auth = getAuth(env);
+  const security = corsFor(env.LUNORA_ALLOWED_ORIGINS ?? "");
   return {
-    cors: {
-      allowedOrigins: origins,
-      allowCredentials: true,
-    },
+    shardDO: env.SHARD,
+    authHandler: (request) => auth ? auth.handler(request) : authNotConfigured(),
+    resolveIdentity: (request) => sessionIdentity(auth, request),
+    authorizeShard: ({ shardKey }) => isChannel(shardKey),
+    ...(security ? { security } : {}),
   };
 }
 
-// Made once per value, so the factory returns the same object on every call and withLunora
-// keeps its compiled options instead of compiling them again for each request.
-let security: { list: string; options: SecurityOptions | undefined } | undefined;
-
-function securityFor(env: Env): SecurityOptions | undefined {
-  const list = env.LUNORA_ALLOWED_ORIGINS ?? "";
-  if (security?.list !== list) security = { list, options: corsFor(list) };
-  return security.options;
-}
-
-const worker = withLunora<Env>(
-  (request, env, ctx) => handle(request, env, ctx),
-  // A factory: bindings live on `env`, which exists only per invocation.
-  (env) => {
-    const auth = getAuth(env);
-    const cors = securityFor(env);
-    return {
-      shardDO: env.SHARD,
-      authHandler: (request) => auth ? auth.handler(request) : authNotConfigured(),
-      resolveIdentity: (request) => sessionIdentity(auth, request),
-      authorizeShard: ({ shardKey }) => isChannel(shardKey),
-      adminRoutes: { "GET /_lunora/admin/stats": () => rpcStats() },
-      ...(cors ? { security: cors } : {}),
-    };
-  },
-);
-
-export default countRpcRequests(worker);
+export default withLunora<Env>((request, env, ctx) => handle(request, env, ctx), lunoraOptions);

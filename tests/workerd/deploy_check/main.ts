@@ -14,6 +14,9 @@
  *   D1 database (`AUTH_DB`) with its migrations directory;
  * - no compatibility flags beyond the date (Node.js compatibility is on by date);
  * - the upload size wrangler reports, under Workers' 3 MiB (gzip) free-plan limit.
+ * - none of the tests' machinery in the upload: the example is deployed as it ships, and the
+ *   fault functions, probes, RPC counter and throwing page live in the test harness
+ *   (`../example_under_test/`), which the end-to-end and soak runs lay over a copy.
  *
  * Ends with a plain `N passed, M failed` line; exits non-zero on any failure.
  *
@@ -35,6 +38,18 @@ import { run } from "../process.ts";
 const APP = join(ROOT, "examples", "chat");
 const OUT = join(ROOT, ".out", "deploy");
 const BUNDLE = join(OUT, "bundle");
+/**
+ * Strings only the test harness's additions to the app contain (fault functions and probes,
+ * the RPC counter, the throwing page).
+ */
+const TEST_ONLY = [
+  "faults:",
+  "probes:",
+  "fault_attempts",
+  "rpcRequests",
+  "/_lunora/admin/stats",
+  "this page always fails",
+];
 /** Workers' limit for a free-plan upload, after gzip. */
 const FREE_PLAN_GZIP_KIB = 3 * 1024;
 
@@ -195,6 +210,17 @@ async function main(): Promise<void> {
       `compatibility_date ${config.compatibility_date} predates Node.js compatibility by default`,
     );
     return `compatibility_date ${config.compatibility_date}`;
+  });
+
+  await report.check("deploy: the upload carries none of the tests' machinery", () => {
+    const modules = listFiles(BUNDLE).filter((file) => /\.m?js$/.test(file));
+    const found = new Set<string>();
+    for (const file of modules) {
+      const text = Deno.readTextFileSync(file);
+      for (const marker of TEST_ONLY) if (text.includes(marker)) found.add(marker);
+    }
+    assert(found.size === 0, `the upload contains ${[...found].map((m) => `"${m}"`).join(", ")}`);
+    return `${modules.length} modules, none with ${TEST_ONLY.map((m) => `"${m}"`).join(", ")}`;
   });
 
   await report.check("deploy: upload size under the free plan's 3 MiB gzip", () => {

@@ -1,42 +1,17 @@
 /**
  * The example under `astro dev`: the composed worker, the ShardDO and its SQLite state run in
- * workerd through the Cloudflare adapter's Vite plugin, with no build. The app is copied to a
- * scratch directory first, so a check can edit a shard function and watch it answer without a
- * restart.
+ * workerd through the Cloudflare adapter's Vite plugin, with no build. It runs the app under test
+ * (`../example_under_test/`) in a scratch directory, so a check can edit a shard function and
+ * watch it answer without a restart.
  *
  * @module
  */
 import { join } from "node:path";
 import { page, readIsland, rpc } from "../client.ts";
 import { applyAuthMigrations, serve, type Server } from "../example_app.ts";
-import { run, waitFor } from "../process.ts";
+import { waitFor } from "../process.ts";
 import { assert, check } from "../report.ts";
 import { SEEDED, type UsersContext } from "./checks.ts";
-
-/** What a copy of the app needs besides `node_modules`. */
-const APP_FILES = [
-  "src",
-  "astro.config.mjs",
-  "wrangler.jsonc",
-  "tsconfig.json",
-  "package.json",
-  "package-lock.json",
-];
-
-/**
- * Copies the installed app from `from` to a fresh `to`: its sources and config, and its
- * `node_modules` as hard links (fast, no extra space; Vite's caches are left out).
- */
-export async function copyApp(from: string, to: string): Promise<string> {
-  await Deno.remove(to, { recursive: true }).catch(() => {});
-  Deno.mkdirSync(to, { recursive: true });
-  for (const name of APP_FILES) await run(["cp", "-R", join(from, name), join(to, name)]);
-  await run(["cp", "-al", join(from, "node_modules"), join(to, "node_modules")]);
-  for (const cache of [".vite", ".astro"]) {
-    await Deno.remove(join(to, "node_modules", cache), { recursive: true }).catch(() => {});
-  }
-  return `${to} (node_modules hard-linked)`;
-}
 
 /** Options of {@linkcode startDev}. */
 export interface DevOptions {
@@ -154,11 +129,14 @@ export async function checkHotReload(ctx: UsersContext, appDir: string): Promise
     assert(missing.status === 404, `dev:added answered ${missing.status} before the edit`);
     const file = join(appDir, "src", "shard", "functions.ts");
     const source = Deno.readTextFileSync(file);
-    const anchor = "  // Fault injection and probes";
-    assert(source.includes(anchor), `${file} has no "${anchor}" line to add the function at`);
+    const table = /^export const functions\b.*= \{\n/m;
+    assert(
+      table.test(source),
+      `${file} has no "export const functions = {" to add the function to`,
+    );
     const logBefore = ctx.server.process.log().length;
     const started = performance.now();
-    Deno.writeTextFileSync(file, source.replace(anchor, `${ADDED}\n${anchor}`));
+    Deno.writeTextFileSync(file, source.replace(table, (line) => `${line}${ADDED}`));
     const answer = await waitFor(
       "dev:added to answer",
       async () => {

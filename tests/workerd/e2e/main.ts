@@ -4,8 +4,9 @@
  * 1. Node 22 from npm, Debian's Chromium (apt-get when missing), the npm build of this package
  *    (`deno task build:npm`, which packs `.out/lunora-astro.tgz`; reused when newer than every
  *    source).
- * 2. `examples/chat` (Astro 7 + @astrojs/cloudflare 14): install its lock plus the tarball,
- *    `astro build`, its D1 migrations (better-auth's schema), `wrangler dev` on a free loopback
+ * 2. `examples/chat` (Astro 7 + @astrojs/cloudflare 14): install its lock plus the tarball, make
+ *    the app under test from it in `.out/e2e/chat/` (the example with the test entry of
+ *    `../example_under_test/` laid over it), `astro build`, its D1 migrations (better-auth's schema), `wrangler dev` on a free loopback
  *    port with a relay on a second port as the "API origin", sign-ups through better-auth, then
  *    checks over HTTP and WebSocket (identity continuity between SSR and the socket on one and
  *    on two origins; the send form's Astro Action, stored once per hidden key), a load run, the
@@ -13,10 +14,11 @@
  *    The Astro-app parts too: the React island fed by props (Date and bigint through Astro's
  *    serializer; in Chromium its first render equals the server HTML), the prerendered `/about`
  *    served as a static asset, and the server island rendered in process.
- * 3. The same app under `astro dev`, in a copy under `.out/e2e/dev-app/`: SSR with the in-process
+ * 3. The same app under `astro dev`, in another app under test, `.out/e2e/dev-app/`: SSR with the in-process
  *    preload, RPC, WebSocket push, `/about`, the server island, then an edit to a shard function
  *    that answers without a restart, the earlier rows still there.
- * 4. `examples/chat-astro6` (Astro 6 + @astrojs/cloudflare 13, same sources): build (with
+ * 4. `examples/chat-astro6` (Astro 6 + @astrojs/cloudflare 13, same sources), as an app under
+ *    test in `.out/e2e/chat-astro6/`: build (with
  *    `/about` prerendered and `ShardDO` still exported), start, SSR page + RPC + in-process
  *    preload + the send form's Astro Action + same-origin identity, island props, `/about`, the
  *    server island.
@@ -58,8 +60,9 @@ import {
   signUpUsers,
   type UsersContext,
 } from "./checks.ts";
-import { checkHotReload, copyApp, startDev, warmUp } from "./dev.ts";
+import { checkHotReload, startDev, warmUp } from "./dev.ts";
 import { checkIslands } from "./islands.ts";
+import { makeAppUnderTest, OVERLAY_SOURCES } from "../example_under_test/overlay.ts";
 import { checkFormWrites } from "./writes.ts";
 import { freePort, run } from "../process.ts";
 import { Report, runScript } from "../report.ts";
@@ -139,25 +142,31 @@ async function buildPackage(): Promise<string> {
   }
 }
 
-/** Installs and builds one app, checking what was installed and what `lunora()` said. */
+/**
+ * Installs one example, makes the app under test from it in `.out/e2e/<name>/` and builds that,
+ * checking what was installed and what `lunora()` said. Returns the app under test's directory.
+ */
 async function prepare(
   name: string,
-  appDir: string,
+  example: string,
   env: Record<string, string>,
-): Promise<void> {
-  await report.step(`${name}: npm install (lock + tarball)`, () => installApp(appDir, env));
+): Promise<string> {
+  await report.step(`${name}: npm install (lock + tarball)`, () => installApp(example, env));
   await report.check(
     `${name}: the installed @lunora/astro is the packed tarball`,
-    () => assertInstalledTarball(appDir),
+    () => assertInstalledTarball(example),
   );
+  const appDir = join(OUT, name);
+  await report.step(`${name}: the app under test`, () => makeAppUnderTest(example, appDir));
   await report.check(
-    `${name}: the app type-checks against the packed .d.ts`,
-    () => typeCheckApp(appDir),
+    `${name}: the app and its test entry type-check against the packed .d.ts`,
+    () => typeCheckApp(appDir, OVERLAY_SOURCES),
   );
   const logged = await report.step(`${name}: astro build`, () => buildApp(appDir, env));
   await report.check(`${name}: lunora() has no warning for the correctly wired app`, () => {
     if (logged.length > 0) throw new Error(logged.join("\n"));
   });
+  return appDir;
 }
 
 async function syncShared(): Promise<void> {
@@ -178,7 +187,7 @@ async function main(): Promise<void> {
   console.log(await report.step("npm package (deno task build:npm)", buildPackage));
 
   // Astro 7 + @astrojs/cloudflare 14: the full run.
-  await prepare("chat", CHAT, env);
+  const chat = await prepare("chat", CHAT, env);
   const state = join(OUT, "state-chat");
   // The app on one loopback port; its Lunora API also on a second one (a relay to the same
   // server), which /cross-origin/* preloads from and whose socket the island opens.
@@ -189,7 +198,7 @@ async function main(): Promise<void> {
   let server = await report.step(
     "chat: D1 migrations + wrangler dev start",
     () =>
-      start(CHAT, env, state, "wrangler-chat-1.log", port, {
+      start(chat, env, state, "wrangler-chat-1.log", port, {
         LUNORA_API_URL: apiOrigin,
         LUNORA_ALLOWED_ORIGINS: `http://127.0.0.1:${port}`,
       }),
@@ -209,12 +218,12 @@ async function main(): Promise<void> {
     api,
     apiOrigin,
   };
-  await checkBuildOutput(ctx, CHAT);
+  await checkBuildOutput(ctx, chat);
   await checkSsr(ctx);
   await checkInProcess(ctx);
   await checkIslandProps(ctx);
   await checkServerIsland(ctx);
-  await checkPrerendered(ctx, CHAT);
+  await checkPrerendered(ctx, chat);
   await checkPush(ctx);
   await checkFormWrites(ctx);
   await checkSameOriginIdentity(ctx);
@@ -225,7 +234,7 @@ async function main(): Promise<void> {
   // Restarts the server on the same port and state (the islands' page reconnects to it).
   const restart = async () => {
     await stop(server);
-    server = await start(CHAT, env, state, "wrangler-chat-2.log", port, {
+    server = await start(chat, env, state, "wrangler-chat-2.log", port, {
       LUNORA_API_URL: apiOrigin,
       LUNORA_ALLOWED_ORIGINS: `http://127.0.0.1:${port}`,
     });
@@ -242,9 +251,9 @@ async function main(): Promise<void> {
   await checkPersisted({ ...ctx, server });
   await stop(server);
 
-  // astro dev: the same app, no build, in a copy that a check may edit.
+  // astro dev: the same app, no build, in an app under test that a check may edit.
   const devDir = join(OUT, "dev-app");
-  await report.step("chat (astro dev): copy the app", () => copyApp(CHAT, devDir));
+  await report.step("chat (astro dev): the app under test", () => makeAppUnderTest(CHAT, devDir));
   const dev = await report.step("chat (astro dev): D1 migrations + astro dev start", async () => {
     const started = await startDev(devDir, env, {
       port: freePort(),
@@ -285,10 +294,10 @@ async function main(): Promise<void> {
 
   // Astro 6 + @astrojs/cloudflare 13: the same sources, its own lock; a build-and-smoke run.
   await report.step("chat-astro6: copy the shared sources", syncShared);
-  await prepare("chat-astro6", CHAT_ASTRO6, env);
+  const chat6 = await prepare("chat-astro6", CHAT_ASTRO6, env);
   const server6 = await report.step(
     "chat-astro6: wrangler dev start",
-    () => start(CHAT_ASTRO6, env, join(OUT, "state-astro6"), "wrangler-astro6.log"),
+    () => start(chat6, env, join(OUT, "state-astro6"), "wrangler-astro6.log"),
   );
   const ctx6: UsersContext = {
     report,
@@ -301,13 +310,13 @@ async function main(): Promise<void> {
       () => signUpUsers(server6.origin),
     ),
   };
-  await checkBuildOutput(ctx6, CHAT_ASTRO6);
+  await checkBuildOutput(ctx6, chat6);
   await checkSsr(ctx6);
   await checkInProcess(ctx6);
   await checkFormWrites(ctx6);
   await checkSameOriginIdentity(ctx6);
   await checkIslandProps(ctx6);
-  await checkPrerendered(ctx6, CHAT_ASTRO6);
+  await checkPrerendered(ctx6, chat6);
   await checkServerIsland(ctx6);
   await stop(server6);
 }

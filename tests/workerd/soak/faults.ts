@@ -1,7 +1,8 @@
 /**
- * Fault injection through the example's shard (`examples/chat/src/shard/faults.ts`): a function
- * that throws, one that returns a value no encoder can write, one that is slow, a query that
- * fails during pushes, a mutation that throws after writing, and `retryable` failures of
+ * Fault injection through the test functions of the app under test (`faults.ts` in
+ * `../example_under_test/app/src/under_test/`): a function that throws, one that returns a value
+ * no encoder can write, one that is slow, a query that fails during pushes, a mutation that
+ * throws after writing, and `retryable` failures of
  * server writes (`server_writes.ts`). Checks what a client sees over `/_lunora/rpc`, in
  * WebSocket error frames and from the server client, and that everything else keeps working.
  *

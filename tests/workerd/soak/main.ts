@@ -2,9 +2,11 @@
  * `deno task soak`: the example app on workerd under load, faults and hostile input.
  *
  * 1. Node 22 from npm, the npm build of this package (reused when fresh), `examples/chat`
- *    installed with that tarball and built, `wrangler dev` on a free loopback port with fresh
- *    state in `.out/soak/`.
- * 2. Faults injected through the example's shard (`src/shard/faults.ts`): client-visible codes
+ *    installed with that tarball, the app under test made from it in `.out/soak/app/` (the
+ *    example with the test entry of `../example_under_test/` laid over it) and built,
+ *    `wrangler dev` on a free loopback port with fresh state in `.out/soak/`.
+ * 2. Faults injected through the shard's test functions (`../example_under_test/app/src/
+ *    under_test/faults.ts`): client-visible codes
  *    over `/_lunora/rpc` and WebSocket error frames; server writes whose shard call fails
  *    `retryable` (a keyed mutation retried with the same id and stored once, an action called
  *    once and answered `UNAVAILABLE`, browser-sent ids never passed on); everything else keeps
@@ -39,6 +41,7 @@ import {
   ServerSet,
   tarballIsFresh,
 } from "../example_app.ts";
+import { makeAppUnderTest } from "../example_under_test/overlay.ts";
 import { freePort, run } from "../process.ts";
 import { Report, runScript } from "../report.ts";
 import { describeMemory, workerdMemory } from "./memory.ts";
@@ -58,6 +61,8 @@ import {
 
 const CHAT = join(ROOT, "examples", "chat");
 const OUT = join(ROOT, ".out", "soak");
+/** The app under test: the example with the test entry laid over it. */
+const APP = join(OUT, "app");
 /** better-auth users (its rate limit allows 10 sign-ups a minute per address). */
 const USERS = ["alice", "bob", "carol", "dave", "mallory"];
 
@@ -100,7 +105,7 @@ function start(
   adminToken: string,
   logName: string,
 ): Promise<Server> {
-  return servers.start(CHAT, env, {
+  return servers.start(APP, env, {
     port,
     persistTo: join(OUT, "state"),
     adminToken,
@@ -119,7 +124,8 @@ async function prepare(): Promise<Record<string, string>> {
     },
   );
   await report.step("chat: npm install (lock + tarball)", () => installApp(CHAT, env));
-  await report.step("chat: astro build", () => buildApp(CHAT, env));
+  await report.step("chat: the app under test", () => makeAppUnderTest(CHAT, APP));
+  await report.step("chat: astro build", () => buildApp(APP, env));
   return env;
 }
 
@@ -186,7 +192,7 @@ async function main(): Promise<void> {
   }
   await report.step(
     "bare workerd memory",
-    () => phase(ctx, total, (c) => checkBareWorkerd(c, CHAT, OUT, bareBlocks)),
+    () => phase(ctx, total, (c) => checkBareWorkerd(c, APP, OUT, bareBlocks)),
   );
 }
 

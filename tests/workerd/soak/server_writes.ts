@@ -18,7 +18,7 @@ import { result, type SoakContext, storedRows, user } from "./context.ts";
 /** How one form is posted. */
 export type FormPlan = "once" | "double" | "before-write" | "after-commit";
 
-/** The key prefix that makes the example's shard fail a mutation's first attempt (faults.ts). */
+/** The key prefix that makes the test shard fail a mutation's first attempt (its faults.ts). */
 const FAULT_PREFIX: Record<FormPlan, string> = {
   once: "",
   double: "",

@@ -12,7 +12,6 @@ import {
   type ShardFunction,
   stringArg,
 } from "./registry.ts";
-import { faultFunctions } from "./faults.ts";
 import type { SqlStorage } from "./runtime.ts";
 
 /** A channel name: also the shard key, so it is kept short and URL-safe. */
@@ -205,7 +204,4 @@ export const functions: Record<string, ShardFunction> = {
       return { cleared: true };
     },
   }),
-
-  // Fault injection and probes for `deno task soak` (see faults.ts).
-  ...faultFunctions,
 };

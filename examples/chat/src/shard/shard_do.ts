@@ -17,7 +17,6 @@
  */
 import { migrateCursor, ShardCursor } from "./cursor.ts";
 import { callerKey, migrateDedup, recall, remember } from "./dedup.ts";
-import { migrateFaults, plannedFault, RetryableFault } from "./faults.ts";
 import { functions, migrate } from "./functions.ts";
 import {
   type Capability,
@@ -77,8 +76,11 @@ interface Outcome {
 const MAX_SUBSCRIPTIONS = 8;
 const NO_IDS: CallIds = Object.freeze({ mutationId: null, clientId: null });
 
-function lookup(functionPath: string, system: boolean): ShardFunction {
-  const fn = Object.hasOwn(functions, functionPath) ? functions[functionPath] : undefined;
+/** A shard's functions by `module:name` path (`functions.ts` holds the app's). */
+export type FunctionTable = Record<string, ShardFunction>;
+
+function lookup(table: FunctionTable, functionPath: string, system: boolean): ShardFunction {
+  const fn = Object.hasOwn(table, functionPath) ? table[functionPath] : undefined;
   if (!fn || (fn.internal && !system)) {
     throw new ShardError(
       "NOT_FOUND",
@@ -115,12 +117,17 @@ export class ShardDO {
    * is sent whole.
    */
   readonly #sent = new Map<string, Map<string, unknown>>();
+  readonly #functions: FunctionTable;
 
-  constructor(state: ShardState, _env: unknown) {
+  /**
+   * workerd passes `state` and `env`. `table` is what the shard serves: the app's `functions`,
+   * unless a subclass passes a larger table (one with extra functions for its own tests, say).
+   */
+  constructor(state: ShardState, _env: unknown, table: FunctionTable = functions) {
     this.#state = state;
+    this.#functions = table;
     migrate(state.storage.sql);
     migrateDedup(state.storage.sql);
-    migrateFaults(state.storage.sql);
     migrateCursor(state.storage.sql);
     this.#cursor = new ShardCursor(state.storage.sql);
     // Keep-alive pings are answered by the runtime without waking the object.
@@ -147,14 +154,12 @@ export class ShardDO {
     try {
       const { functionPath, args } = parseCall(await request.text());
       const system = request.headers.get("x-lunora-system") === "1";
-      const fn = lookup(functionPath, system);
+      const fn = lookup(this.#functions, functionPath, system);
       const ids = readIds(request.headers);
       const ctx = this.#context(readIdentity(request.headers), system, ids);
       if (fn.kind === "mutation") return jsonText(this.#mutate(fn, ctx, args));
       return json({ result: encodeWire(this.#run(fn, ctx, args)) });
     } catch (error) {
-      // Rejecting the fetch is how workerd reports a `retryable` failure to the worker.
-      if (error instanceof RetryableFault) throw error;
       return json(errorBody(error), errorStatus(error));
     }
   }
@@ -179,11 +184,9 @@ export class ShardDO {
   #mutate(fn: ShardFunction, ctx: FunctionContext, raw: Record<string, unknown>): string {
     const { sql, ids: { mutationId } } = ctx;
     const caller = callerKey(ctx.identity, ctx.ids);
-    const fault = plannedFault(sql, mutationId);
     const { envelope, commitCursor } = this.#state.storage.transactionSync(() => {
       const recorded = caller === null ? null : recall(sql, caller, mutationId!);
       if (recorded !== null) return { envelope: recorded, commitCursor: null };
-      if (fault === "before-write") throw new RetryableFault("before the write");
       const args = fn.args(decodeWire(raw) as Record<string, unknown>);
       const result = encodeWire(fn.handler(ctx, args));
       const commitCursor = this.#cursor.advance();
@@ -195,7 +198,6 @@ export class ShardDO {
       this.#cursor.committed(commitCursor);
       this.#pushChanges();
     }
-    if (fault === "after-commit") throw new RetryableFault("after the commit");
     return envelope;
   }
 
@@ -252,7 +254,7 @@ export class ShardDO {
     frame: Extract<ClientFrame, { type: "subscribe" }>,
   ): void {
     const { id, functionPath, args, table, since } = frame;
-    const fn = lookup(functionPath, false);
+    const fn = lookup(this.#functions, functionPath, false);
     if (fn.kind !== "query") {
       throw new ShardError("BAD_REQUEST", `"${functionPath}" is not a query`);
     }
@@ -379,7 +381,7 @@ export class ShardDO {
   /** Runs a subscription's query for a push: its wire-encoded result, or its error. */
   #evaluate(sub: Subscription, identity: Identity | null): Outcome {
     try {
-      const fn = lookup(sub.functionPath, false);
+      const fn = lookup(this.#functions, sub.functionPath, false);
       const data = encodeWire(this.#run(fn, this.#context(identity, false), sub.args));
       return { seen: fingerprint(JSON.stringify(data)), data };
     } catch (error) {

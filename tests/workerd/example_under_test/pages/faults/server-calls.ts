@@ -1,6 +1,6 @@
 /**
- * A probe for `deno task soak` (like the shard's `faults:*` functions, a real app would not
- * have it): the page request's server client calls an action whose shard call fails
+ * A probe for `deno task soak` (like the shard's `faults:*` functions, the example does not have
+ * it): the page request's server client calls an action whose shard call fails
  * `retryable`, then a mutation that reports the ids it carried. The soak sends the request
  * with browser-made `x-lunora-mutation-id` / `x-lunora-client-id` headers and then reads, with
  * `probes:calls`, what the shard saw: the action once and without ids (never retried), the
@@ -8,7 +8,7 @@
  */
 import type { APIRoute } from "astro";
 import { action, LunoraServerError, mutation } from "@lunora/astro/server";
-import type { CallIds } from "../../shard/registry.ts";
+import type { CallIds } from "../../../../../examples/chat/src/shard/registry.ts";
 
 interface ProbeArgs {
   channel: string;

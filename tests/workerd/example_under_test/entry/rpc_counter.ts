@@ -1,8 +1,8 @@
 /**
- * Counts HTTP requests that reach this worker at `/_lunora/rpc`, so the end-to-end test can
+ * Counts HTTP requests that reach the worker at `/_lunora/rpc`, so the end-to-end test can
  * prove a page's preload takes the in-process path (rendering a page adds no such request).
  * The count lives in the isolate; `isolate` tells the reader whether it is still the same one.
- * Read it at `GET /_lunora/admin/stats` with the admin token.
+ * The test entry (`worker.ts`) answers it at `GET /_lunora/admin/stats`, behind the admin token.
  */
 import type { ComposedWorker } from "@lunora/astro";
 

@@ -1,7 +1,7 @@
 /**
- * Functions the soak test (`deno task soak`) injects faults with, and read-only probes it checks
- * the stored rows with. They show, on workerd, what a caller sees when a function fails; a real
- * app would not register them.
+ * Functions the soak and end-to-end tests inject faults with, and read-only probes they check
+ * the stored rows with. They show, on workerd, what a caller sees when a function fails; the
+ * example does not have them: `shard_do.ts` here serves them next to the example's own.
  *
  * - `faults:throw` throws a plain `Error`; its message must never reach the caller.
  * - `faults:unencodable` returns a cyclic object, which no JSON encoder can write.
@@ -10,8 +10,9 @@
  * - `faults:tripwire` fails only while a channel's newest message is `tripwire`, so a live
  *   subscription to it fails, then recovers, during pushes.
  * - `faults:writeThenThrow` inserts a row and then throws: the transaction must roll it back.
- * - `faults:unavailableAction` (an action) records its call, then fails `retryable`: the worker
- *   must not retry it, and the caller gets `UNAVAILABLE`.
+ * - `faults:unavailableAction` (an action) records its call; the shard then fails the call
+ *   `retryable` ({@linkcode FAILS_RETRYABLE}): the worker must not retry it, and the caller gets
+ *   `UNAVAILABLE`.
  * - `faults:idsMutation` records its call and returns the ids it carried.
  * - A mutation whose `x-lunora-mutation-id` starts with `fault-retry-before-write-` fails its
  *   first attempt `retryable` before writing; with `fault-retry-after-commit-`, after its write
@@ -31,11 +32,10 @@ import {
   ShardError,
   type ShardFunction,
   stringArg,
-} from "./registry.ts";
-import type { SqlStorage } from "./runtime.ts";
+} from "../../../../examples/chat/src/shard/registry.ts";
+import type { SqlStorage } from "../../../../examples/chat/src/shard/runtime.ts";
+import { CHANNEL } from "../../../../examples/chat/src/shard/functions.ts";
 
-// functions.ts imports this file, so its CHANNEL pattern is repeated rather than imported.
-const CHANNEL = /^[a-z0-9][a-z0-9-]{0,31}$/;
 const CHANNEL_TEXT = "1-32 lowercase letters, digits or dashes";
 const MAX_SLOW_STEPS = 20_000_000;
 const MAX_ROWS = 10_000;
@@ -53,7 +53,7 @@ function probeArgs(raw: Record<string, unknown>): { channel: string; probe: stri
 }
 
 /**
- * Thrown out of `ShardDO.fetch` instead of answered: workerd hands the worker an error with
+ * Thrown out of the shard's `fetch` instead of answered: workerd hands the worker an error with
  * `retryable: true`, as it does when a Durable Object is briefly unreachable.
  */
 export class RetryableFault extends Error {
@@ -102,6 +102,9 @@ export function plannedFault(sql: SqlStorage, mutationId: string | null): Planne
   ).one();
   return attempts === 1 ? planned : null;
 }
+
+/** Functions whose call the shard fails `retryable` once they have run. */
+export const FAILS_RETRYABLE: ReadonlySet<string> = new Set(["faults:unavailableAction"]);
 
 /** A call a recording function saw. */
 export interface RecordedCall {
@@ -204,7 +207,7 @@ export const faultFunctions: Record<string, ShardFunction> = {
     args: probeArgs,
     handler: (ctx, { probe }) => {
       recordCall(ctx, probe, "action");
-      throw new RetryableFault("faults:unavailableAction");
+      return null;
     },
   }),
 

@@ -355,7 +355,7 @@ async function run(
       }
       const spread = Math.max(...delays) - Math.min(...delays);
       assert(
-        Math.min(...delays) >= FIRST_DELAY_FLOOR_MS - 1,
+        Math.min(...delays) >= FIRST_DELAY_FLOOR_MS - 2,
         `a page reconnected ${
           Math.min(...delays).toFixed(1)
         } ms after its close, under the jitter floor of ${FIRST_DELAY_FLOOR_MS} ms`,
@@ -577,7 +577,7 @@ async function run(
         // The ladder: [125, 250], [250, 500], [500, 1000], ... ms; a reset would stay at 125.
         const floor = FIRST_DELAY_FLOOR_MS * 2 ** k;
         assert(
-          gap >= floor - 1,
+          gap >= floor - 2,
           `attempt ${k + 2} came ${gap.toFixed(0)} ms after a 4001 (floor ${floor} ms)`,
         );
         gaps.push(gap);

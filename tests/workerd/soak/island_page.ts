@@ -31,6 +31,8 @@ export interface SocketLog {
   sent: Record<string, unknown>[];
   /** How many frames it received. */
   received: number;
+  /** The `type` and `id` of every JSON frame it received, in order. */
+  frames: { type?: unknown; id?: unknown }[];
 }
 
 /** Deno's `WebSocket`, recording each socket into `log` before the client sees any event. */
@@ -47,12 +49,18 @@ export function recordingWebSocket(log: SocketLog[]): WebSocketConstructorLike {
         madeAt: performance.now(),
         sent: [],
         received: 0,
+        frames: [],
       };
       this.#entry = entry;
       log.push(entry);
       // Added before the client sets its `on*` handlers, so these run first.
       this.addEventListener("open", () => entry.openedAt = performance.now());
-      this.addEventListener("message", () => entry.received++);
+      this.addEventListener("message", (event) => {
+        entry.received++;
+        if (typeof event.data !== "string" || !event.data.startsWith("{")) return;
+        const { type, id } = JSON.parse(event.data);
+        entry.frames.push({ type, id });
+      });
       this.addEventListener("close", (event) => {
         entry.closedAt = performance.now();
         entry.closeCode = event.code;

@@ -401,9 +401,22 @@ async function run(
 
   await check(
     ctx,
-    "islands: after the reconnect every subscription is re-sent with its same id, after connect with the same clientId, with sinceSeq/sinceEpoch",
-    () => {
+    "islands: after the reconnect every subscription is re-sent with its same id, after connect with the same clientId, with sinceSeq/sinceEpoch; one whose result did not change gets resume",
+    async () => {
+      const answered = (socket: SocketLog) =>
+        socket.sent.filter((frame) => frame.type === "subscribe").every((frame) =>
+          socket.frames.some((received) => received.id === frame.id && received.type !== "ack")
+        );
+      await waitFor(
+        "every re-sent subscribe to be answered",
+        () =>
+          pages.every((page) =>
+            CHANNELS.every((channel) => answered(page.socketsTo(channel)[1]!))
+          ) || undefined,
+        SETTLE_MS,
+      );
       let resumable = 0;
+      const answers = new Map<string, number>();
       for (const page of pages) {
         for (const channel of CHANNELS) {
           const [first, second] = page.socketsTo(channel) as [SocketLog, SocketLog];
@@ -427,10 +440,21 @@ async function run(
               `a re-sent subscribe on ${channel} has no sinceSeq/sinceEpoch: ${JSON.stringify(q)}`,
             );
             resumable++;
+            // The shard's first answer to the re-sent subscribe, after its ack.
+            const answer = second.frames.find((received) =>
+              received.id === frame.id && received.type !== "ack"
+            )?.type;
+            answers.set(String(answer), (answers.get(String(answer)) ?? 0) + 1);
+            const functionPath = (frame.query as { functionPath?: string }).functionPath;
+            assert(
+              functionPath !== "probes:calls" || answer === "resume",
+              `probes:calls (a result no write changes) was answered ${answer} after the reconnect`,
+            );
           }
         }
       }
-      return `${resumable} subscribes re-sent with their ids and cursor`;
+      const tally = [...answers].map(([type, n]) => `${n} ${type}`).join(", ");
+      return `${resumable} subscribes re-sent with their ids and cursor; first answers: ${tally}`;
     },
   );
 

@@ -317,8 +317,58 @@ Deno.test("delta frames merge into the held list by _id, and into the seed befor
       type: "delta",
       id: "sub_1",
       delta: { key: "m0", op: "delete", table: "messages" },
+      cursor: 4,
     });
     assert.deepEqual(seen.values.at(-1), [{ _id: "m1", _creationTime: 1, text: "edited" }]);
+    seen.stop();
+    client.close();
+  });
+});
+
+Deno.test("a run of delta frames shows only the list at its last frame, the one with the cursor", async () => {
+  await withFakeClock(() => {
+    const { client, sockets } = liveClient();
+    const seen = watch(client.liveQuery({ __lunoraRef: "messages:list" }));
+    const socket = sockets.last();
+    socket.open();
+    const rows = [{ _id: "a", _creationTime: 1 }, { _id: "b", _creationTime: 2 }];
+    socket.push({ type: "data", id: "sub_1", data: rows, cursor: 2 });
+    // A capped list: the newest row comes in, the oldest goes, in one run of two frames.
+    socket.push({ type: "delta", id: "sub_1", delta: { key: "a", op: "delete" } });
+    assert.deepEqual(seen.values.at(-1), rows, "the half-applied run is not shown");
+    socket.push({
+      type: "delta",
+      id: "sub_1",
+      delta: { key: "c", op: "insert", row: { _id: "c", _creationTime: 3 } },
+      cursor: 3,
+    });
+    assert.deepEqual(seen.values.slice(1), [rows, [rows[1], { _id: "c", _creationTime: 3 }]]);
+    seen.stop();
+    client.close();
+  });
+});
+
+Deno.test("a run of deltas cut by a reconnect is dropped; the re-sent subscribe resumes from the last whole run", async () => {
+  await withFakeClock(async (clock) => {
+    const { client, sockets } = liveClient();
+    const seen = watch(client.liveQuery({ __lunoraRef: "messages:list" }));
+    const first = sockets.last();
+    first.open();
+    const rows = [{ _id: "a", _creationTime: 1 }];
+    first.push({ type: "data", id: "sub_1", data: rows, cursor: 2 });
+    first.push({ type: "delta", id: "sub_1", delta: { key: "a", op: "delete" } });
+    first.drop();
+    await clock.tickAsync(1_000);
+    const second = sockets.last();
+    second.open();
+    assert.equal((second.frames()[1]!.query as { sinceSeq?: number }).sinceSeq, 2);
+    second.push({
+      type: "delta",
+      id: "sub_1",
+      delta: { key: "b", op: "insert", row: { _id: "b", _creationTime: 2 } },
+      cursor: 3,
+    });
+    assert.deepEqual(seen.values.at(-1), [...rows, { _id: "b", _creationTime: 2 }]);
     seen.stop();
     client.close();
   });

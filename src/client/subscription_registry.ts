@@ -47,6 +47,11 @@ interface Subscription {
   /** `seed`: a store's SSR value, not yet confirmed by the shard. */
   held: "none" | "seed" | "server";
   value: unknown;
+  /**
+   * The value a run of `delta` frames has built so far, shown only at the run's last frame
+   * (the one with the cursor): the rows in between are a state the shard never stored.
+   */
+  run: { value: unknown } | undefined;
   raw: unknown;
   text: string | undefined;
   cursor: number | undefined;
@@ -253,7 +258,9 @@ export function createRegistry(options: RegistryOptions): Registry {
       caps: ["pageDelta"],
     }));
     for (const sub of subs.values()) {
-      if (shardOf(sub.spec) === shard) send(subscribeFrame(sub));
+      if (shardOf(sub.spec) !== shard) continue;
+      sub.run = undefined; // the rest of a run cut by the close never comes
+      send(subscribeFrame(sub));
     }
     const queued = unsubscribes.get(shard);
     unsubscribes.delete(shard);
@@ -266,7 +273,7 @@ export function createRegistry(options: RegistryOptions): Registry {
   };
 
   const resubscribe = (sub: Subscription, connection: Connection) => {
-    sub.cursor = sub.epoch = undefined;
+    sub.cursor = sub.epoch = sub.run = undefined;
     if (connection.send(unsubscribeFrame(sub.id))) connection.send(subscribeFrame(sub));
   };
 
@@ -285,6 +292,7 @@ export function createRegistry(options: RegistryOptions): Registry {
     frame: Record<string, unknown>,
   ): true => {
     sub.value = value;
+    sub.run = undefined;
     sub.raw = raw;
     sub.text = undefined;
     sub.held = "server";
@@ -330,7 +338,7 @@ export function createRegistry(options: RegistryOptions): Registry {
           resubscribe(sub, connection);
           return true;
         }
-        let value: unknown = sub.value;
+        let value: unknown = sub.run ? sub.run.value : sub.value;
         try {
           for (const op of Array.isArray(frame.delta) ? frame.delta : [frame.delta]) {
             value = applyRowOp(value, op);
@@ -341,6 +349,12 @@ export function createRegistry(options: RegistryOptions): Registry {
         }
         if (value === UNMERGEABLE) {
           resubscribe(sub, connection);
+          return true;
+        }
+        // The cursor rides only on a run's last frame; a shard that sends no cursors at all
+        // has runs of one frame.
+        if (typeof frame.cursor !== "number" && sub.cursor !== undefined) {
+          sub.run = { value };
           return true;
         }
         return accept(sub, value, undefined, frame);
@@ -413,6 +427,7 @@ export function createRegistry(options: RegistryOptions): Registry {
           sinks: new Set(),
           held: "none",
           value: undefined,
+          run: undefined,
           raw: undefined,
           text: undefined,
           cursor: undefined,
@@ -472,6 +487,7 @@ export function createRegistry(options: RegistryOptions): Registry {
         sub.layers = [];
         sub.held = "none";
         sub.value =
+          sub.run =
           sub.raw =
           sub.text =
           sub.cursor =

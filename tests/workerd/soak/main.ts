@@ -12,14 +12,17 @@
  *    once and answered `UNAVAILABLE`, browser-sent ids never passed on); everything else keeps
  *    working.
  * 3. Hostile input over raw HTTP: the threat matrix rows that can be sent over the wire.
- * 4. Load (rows 52, 61): WebSocket subscribers on two channels, mutations from several clients
+ * 4. Live islands (`live_islands.ts`, rows 63, 64, 67): ten pages of `@lunora/astro/client`
+ *    holding 50 stores over 3 shards under writes; every socket closed at once; an expired WS
+ *    token.
+ * 5. Load (rows 52, 61): WebSocket subscribers on two channels, mutations from several clients
  *    (RPC, and the send form posted to the Astro Action: some twice at once, some hit by
  *    `retryable` faults), SSR and throwing-page loads interleaved, in rounds; subscribers'
  *    state = stored rows = acknowledged writes (one row per acknowledged form key); requests sent = answered; no 5xx but the throwing page's; workerd
  *    memory before and after.
- * 5. Restart (row 53) on the same state and port, with no admin token configured (row 25):
+ * 6. Restart (row 53) on the same state and port, with no admin token configured (row 25):
  *    the rows are there, subscribers reconnect, resume and receive new pushes.
- * 6. The package alone on bare workerd (`bare.ts`): mixed traffic in blocks of 10,000
+ * 7. The package alone on bare workerd (`bare.ts`): mixed traffic in blocks of 10,000
  *    requests; nothing lost, and memory levels off (wrangler dev's own growth left out).
  *
  * Options (all optional): `--rounds N` of load (default 10), `--subscribers N` (20),
@@ -50,6 +53,7 @@ import type { User } from "../client.ts";
 import { phase, signUpCounted, type SoakContext } from "./context.ts";
 import { checkBareWorkerd } from "./bare.ts";
 import { checkFaults } from "./faults.ts";
+import { checkLiveIslands } from "./live_islands.ts";
 import { checkAdminUnset, checkHostile } from "./hostile.ts";
 import {
   checkLoad,
@@ -165,6 +169,7 @@ async function main(): Promise<void> {
   );
   const hostile = await report.step("hostile input", () => phase(ctx, total, checkHostile));
   numbers.set("hostile", `${hostile} hostile requests over raw HTTP/WebSocket`);
+  await report.step("live islands", () => phase(ctx, total, checkLiveIslands));
 
   let state: LoadState | undefined;
   try {

@@ -2,8 +2,9 @@
  * The example's `ShardDO` with the test functions (`faults.ts`) served next to the app's, and
  * the faults that strike a whole call rather than one function: a planned `retryable` failure
  * of a mutation's first attempt (before its write, or after its commit with the answer lost)
- * and the `retryable` failure of the functions in {@linkcode FAILS_RETRYABLE}. The test entry
- * (`worker.ts`) exports it as `ShardDO`, the class wrangler.jsonc binds.
+ * and the `retryable` failure of the functions in {@linkcode FAILS_RETRYABLE}; before all that,
+ * the socket probes and controls of `socket_control.ts`. The test entry (`worker.ts`) exports
+ * it as `ShardDO`, the class wrangler.jsonc binds.
  */
 import { functions } from "../../../../examples/chat/src/shard/functions.ts";
 import { ShardDO } from "../../../../examples/chat/src/shard/shard_do.ts";
@@ -15,6 +16,7 @@ import {
   plannedFault,
   RetryableFault,
 } from "./faults.ts";
+import { socketControl } from "./socket_control.ts";
 
 const served = { ...functions, ...faultFunctions };
 
@@ -40,6 +42,8 @@ export class ShardUnderTest extends ShardDO {
   }
 
   override async fetch(request: Request): Promise<Response> {
+    const controlled = socketControl(this.#state, request);
+    if (controlled !== null) return controlled;
     const path = await rpcPath(request);
     const mutation = path !== null && Object.hasOwn(served, path) &&
       served[path]!.kind === "mutation";

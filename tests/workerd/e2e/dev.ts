@@ -12,6 +12,7 @@ import { applyAuthMigrations, serve, type Server } from "../example_app.ts";
 import { run, waitFor } from "../process.ts";
 import { assert, check } from "../report.ts";
 import { SEEDED, type UsersContext } from "./checks.ts";
+import { EVENTUALLY_MS, STARTUP_MS } from "../waits.ts";
 
 /** What a copy of the app needs besides `node_modules`. */
 const APP_FILES = [
@@ -69,7 +70,7 @@ export async function startDev(
     "--port",
     String(options.port),
   ];
-  return await serve("astro dev", cmd, { cwd: appDir, env, ...options }, 120_000);
+  return await serve("astro dev", cmd, { cwd: appDir, env, ...options }, STARTUP_MS);
 }
 
 /** A channel page that rendered completely: the whole document with the island in it. */
@@ -122,7 +123,7 @@ export async function warmUp(server: Server, path: string): Promise<string> {
       }
       return streak >= 2 && performance.now() - quietSince > 2000 ? true : undefined;
     },
-    90_000,
+    STARTUP_MS,
     500,
   );
   const seconds = (performance.now() - started) / 1000;
@@ -165,7 +166,7 @@ export async function checkHotReload(ctx: UsersContext, appDir: string): Promise
         const response = await call();
         return response.status === 200 ? response : undefined;
       },
-      60_000,
+      EVENTUALLY_MS,
       250,
     );
     const seconds = (performance.now() - started) / 1000;

@@ -66,3 +66,81 @@ export function jsonAnswer(body: string): () => Response {
 
 /** An execution context; `waitUntil` does nothing. */
 export const ctx: { waitUntil(promise: Promise<unknown>): void } = { waitUntil() {} };
+
+/** The body cap the composed worker applies by default, for the hand-rolled references. */
+const MAX_BODY_BYTES = 1_048_576;
+
+/**
+ * The body as text, read under `MAX_BODY_BYTES` as the best hand-rolled code would: a declared
+ * length is checked and read at once, a streamed body is counted chunk by chunk. `undefined`
+ * when it is over the cap.
+ */
+async function cappedText(request: Request): Promise<string | undefined> {
+  const declared = request.headers.get("content-length");
+  if (declared !== null) return Number(declared) > MAX_BODY_BYTES ? undefined : request.text();
+  if (request.body === null) return "";
+  const reader = request.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    total += value.byteLength;
+    if (total > MAX_BODY_BYTES) {
+      await reader.cancel();
+      return undefined;
+    }
+    chunks.push(value);
+  }
+  const bytes = chunks.length === 1 ? chunks[0]! : new Uint8Array(total);
+  if (chunks.length > 1) {
+    let offset = 0;
+    for (const chunk of chunks) {
+      bytes.set(chunk, offset);
+      offset += chunk.byteLength;
+    }
+  }
+  return new TextDecoder().decode(bytes);
+}
+
+/**
+ * The minimal `/_lunora/rpc` forward a user could write instead of `withLunora`: the body read
+ * under the cap, the envelope parsed for its `shardKey`, and the same body posted to that shard's
+ * stub. No validation, identity, tenant gate, origin check or headers: the reference the composed
+ * worker's RPC dispatch is measured against.
+ */
+export async function handRolledForward(
+  request: Request,
+  shards: DurableObjectNamespaceLike,
+): Promise<Response> {
+  const text = await cappedText(request);
+  if (text === undefined) return new Response("too large", { status: 413 });
+  const { shardKey } = JSON.parse(text) as { shardKey?: string };
+  const stub = shards.get(shards.idFromName(shardKey ?? "default"));
+  return await stub.fetch(
+    new Request("https://shard.internal/rpc", {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: text,
+    }),
+  );
+}
+
+/**
+ * The smallest router a user could write in front of a host: the path read from `request.url`
+ * without parsing the URL, `/_lunora/` sent to `plane`, everything else to `host`. The reference
+ * for the composed worker's fall-through.
+ */
+export function handRolledRouter<Env, Ctx>(
+  host: (request: Request, env: Env, ctx: Ctx) => Response | Promise<Response>,
+  plane: (request: Request, env: Env) => Promise<Response>,
+): { fetch(request: Request, env: Env, ctx: Ctx): Promise<Response> } {
+  return {
+    async fetch(request, env, ctx) {
+      const url = request.url;
+      const path = url.slice(url.indexOf("/", url.indexOf("//") + 2));
+      if (path.startsWith("/_lunora/")) return await plane(request, env);
+      return await host(request, env, ctx);
+    },
+  };
+}

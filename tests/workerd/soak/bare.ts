@@ -19,7 +19,7 @@
  * - at rest it may hold no more live `Request` objects than the baseline (a leak that keeps
  *   requests cannot hide from the count);
  * - its heap may grow, from the first block to the last, at most 0.5 MiB more than the
- *   baseline's (about 9 bytes a request);
+ *   baseline's (about 15 bytes a request);
  * - its RSS may grow over the second half at most 15% of the baseline's RSS more than the
  *   baseline's (the allocator's noise), which a leak of whole requests exceeds many times over.
  *
@@ -37,7 +37,7 @@ import { percentiles } from "./tally.ts";
 import type { SoakContext } from "./context.ts";
 
 /** Requests to each side in one block; memory is read after each. */
-const BLOCK = 5_000;
+const BLOCK = 3_000;
 /** Connections to each side. */
 const CONCURRENCY = 6;
 /** Live `Request` objects at rest the composed side may hold beyond the baseline's. */

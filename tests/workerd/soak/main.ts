@@ -18,7 +18,7 @@
  * 5. Restart (row 53) on the same state and port, with no admin token configured (row 25):
  *    the rows are there, subscribers reconnect, resume and receive new pushes.
  * 6. The package alone on bare workerd (`bare.ts`), beside a hand-written baseline worker on
- *    the same binary: the same mixed traffic to both in blocks of 5,000 requests; nothing lost,
+ *    the same binary: the same mixed traffic to both in blocks of 3,000 requests; nothing lost,
  *    and after a full GC the composed worker retains no more than the baseline (live requests,
  *    heap, RSS; wrangler dev's own growth left out).
  *

@@ -72,35 +72,22 @@ const MAX_BODY_BYTES = 1_048_576;
 
 /**
  * The body as text, read under `MAX_BODY_BYTES` as the best hand-rolled code would: a declared
- * length is checked and read at once, a streamed body is counted chunk by chunk. `undefined`
- * when it is over the cap.
+ * length is checked and read at once, a streamed body is counted and decoded chunk by chunk.
+ * `undefined` when it is over the cap.
  */
 async function cappedText(request: Request): Promise<string | undefined> {
   const declared = request.headers.get("content-length");
   if (declared !== null) return Number(declared) > MAX_BODY_BYTES ? undefined : request.text();
   if (request.body === null) return "";
-  const reader = request.body.getReader();
-  const chunks: Uint8Array[] = [];
+  const decoder = new TextDecoder();
+  let text = "";
   let total = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    total += value.byteLength;
-    if (total > MAX_BODY_BYTES) {
-      await reader.cancel();
-      return undefined;
-    }
-    chunks.push(value);
+  for await (const chunk of request.body) {
+    total += chunk.byteLength;
+    if (total > MAX_BODY_BYTES) return undefined; // leaving the loop cancels the stream
+    text += decoder.decode(chunk, { stream: true });
   }
-  const bytes = chunks.length === 1 ? chunks[0]! : new Uint8Array(total);
-  if (chunks.length > 1) {
-    let offset = 0;
-    for (const chunk of chunks) {
-      bytes.set(chunk, offset);
-      offset += chunk.byteLength;
-    }
-  }
-  return new TextDecoder().decode(bytes);
+  return text + decoder.decode();
 }
 
 /**

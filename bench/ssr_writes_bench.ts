@@ -10,9 +10,10 @@
  *   127.0.0.1 and the global `fetch`). The baseline answers the same 303 without the mutation,
  *   so `− baseline` is what the mutation costs on each path.
  * - `locals middleware`: Astro's side of a page that never reads `locals.lunora`: a fresh
- *   `locals` and context per request and `next()`, bare, through the best hand-rolled middleware
- *   (one shared lazy-getter descriptor, what a user could write instead), and through `onRequest` (which only
- *   defines its lazy getter), plus a page that does read it (the client is made).
+ *   `locals` and context per request and `next()`, bare, through the best hand-rolled
+ *   middleware (one shared lazy-getter descriptor, what a user could write instead), and through
+ *   `onRequest` (which only defines its lazy getter), plus a page that does read it (the client
+ *   is made).
  *
  *   deno bench --unstable-unsafe-proto --allow-net=127.0.0.1 bench/ssr_writes_bench.ts
  *

@@ -6,7 +6,7 @@
  *   (`handRolledRouter` in `_fixtures.ts`); and again with a new request and execution context
  *   per call, as workerd invokes a worker.
  * - `rpc`: a full `POST /_lunora/rpc` through the composed worker vs a minimal hand-rolled
- *   forward (`handRolledForward`: the body read under the same cap, the envelope parsed, the
+ *   forward (`handRolledForward`: the body read by the same capped reader, the envelope parsed, the
  *   body posted to the stub), with the fake shard stub called directly beside them. Only the
  *   dispatch is timed (explicit timers): the client request is built before the clock starts,
  *   as the runtime hands it over ready-made. The ratio to the forward is what validation,

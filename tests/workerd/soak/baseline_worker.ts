@@ -3,9 +3,9 @@
  * of `bare_app.ts` behind the smallest router a user could write by hand for the same traffic.
  * `/_lunora/rpc` reads the body under the same 1 MiB cap, parses the envelope and forwards it to
  * the shard named by `shardKey`; `/_lunora/status` answers a JSON object; other reserved paths
- * answer 404; everything else goes to the host, a throw logged (as Astro's handler and `withLunora` log it) and
- * answered with a plain 500. Bundled with
- * `deno bundle` by `bare.ts` and served by the same workerd binary in the same run.
+ * answer 404; everything else goes to the host, a throw logged (as Astro's handler and
+ * `withLunora` log it) and answered with a plain 500. Bundled with `deno bundle` by `bare.ts`
+ * and served by the same workerd binary in the same run.
  *
  * @module
  */

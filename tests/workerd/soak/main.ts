@@ -26,8 +26,8 @@
  * `--mutations N` per round (200), `--writers N` (10), `--bare-blocks N` (12), `--bare-only`
  * (phase 6 alone: no astro build, no wrangler dev), `--leaking-build` (or the environment
  * variable `LUNORA_SOAK_LEAKING_BUILD=1`: phase 6 serves a composed worker that keeps every
- * `Request`, to show that its checks fail). Every process it starts is stopped by process group. Prints the numbers, then a plain `N passed, M failed`
- * line; exits non-zero on any failure.
+ * `Request`, to show that its checks fail). Every process it starts is stopped by process group.
+ * Prints the numbers, then a plain `N passed, M failed` line; exits non-zero on any failure.
  *
  * @module
  */

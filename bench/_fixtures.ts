@@ -6,6 +6,7 @@
  * @module
  */
 import type { DurableObjectNamespaceLike, DurableObjectStubLike } from "../src/types.ts";
+import { DEFAULT_MAX_BODY_BYTES, readTextCapped } from "../src/worker/body.ts";
 
 /** One chat message, the shape of the example app's rows. */
 export interface MessageRow {
@@ -73,4 +74,52 @@ export type ListRow = MessageRow & { _id: string; _creationTime: number };
 /** `count` message rows with `_id` and ascending `_creationTime`, a `messages:list` page. */
 export function listRows(count: number): ListRow[] {
   return messageRows(count).map((row) => ({ _id: row.id, _creationTime: row.createdAt, ...row }));
+}
+
+/**
+ * The minimal `/_lunora/rpc` forward a user could write instead of `withLunora`: the body read
+ * under the 1 MiB cap, the envelope parsed for its `shardKey`, and the same body posted to that
+ * shard's stub. No validation, identity, tenant gate, origin check or headers: the reference the
+ * composed worker's RPC dispatch is measured against. The body is read with the package's own
+ * capped reader (`src/worker/body.ts`, the fastest way found to read a body under a cap), so both
+ * sides pay the same read and the ratio shows what the composition adds.
+ */
+export async function handRolledForward(
+  request: Request,
+  shards: DurableObjectNamespaceLike,
+): Promise<Response> {
+  let text: string;
+  try {
+    text = await readTextCapped(request, DEFAULT_MAX_BODY_BYTES);
+  } catch {
+    return new Response("too large", { status: 413 });
+  }
+  const { shardKey } = JSON.parse(text) as { shardKey?: string };
+  const stub = shards.get(shards.idFromName(shardKey ?? "default"));
+  return await stub.fetch(
+    new Request("https://shard.internal/rpc", {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: text,
+    }),
+  );
+}
+
+/**
+ * The smallest router a user could write in front of a host: the path read from `request.url`
+ * without parsing the URL, `/_lunora/` sent to `plane`, everything else to `host`. The reference
+ * for the composed worker's fall-through.
+ */
+export function handRolledRouter<Env, Ctx>(
+  host: (request: Request, env: Env, ctx: Ctx) => Response | Promise<Response>,
+  plane: (request: Request, env: Env) => Promise<Response>,
+): { fetch(request: Request, env: Env, ctx: Ctx): Promise<Response> } {
+  return {
+    async fetch(request, env, ctx) {
+      const url = request.url;
+      const path = url.slice(url.indexOf("/", url.indexOf("//") + 2));
+      if (path.startsWith("/_lunora/")) return await plane(request, env);
+      return await host(request, env, ctx);
+    },
+  };
 }

@@ -2,20 +2,30 @@
  * What the composition costs in-process, each against its bare baseline in the same run:
  *
  * - `fall-through`: a GET page request through `withLunora(host, opts).fetch` vs `host` called
- *   directly (same request object, same host), the factory form also with CORS settings built
- *   per call; and again with a new request and execution context per call, as workerd invokes
- *   a worker.
- * - `rpc`: a full `POST /_lunora/rpc` through the composed worker vs the fake shard stub called
- *   directly with an already-built request. Only the dispatch is timed (explicit timers): the
- *   client request is built before the clock starts, as the runtime hands it over ready-made.
- *   The difference is what validation, identity, the tenant gate and forwarding cost.
+ *   directly (same request object, same host), with the smallest hand-rolled router beside them
+ *   (`handRolledRouter` in `_fixtures.ts`), the factory form also with CORS settings built per
+ *   call; and again with a new request and execution context per call, as workerd invokes a
+ *   worker.
+ * - `rpc`: a full `POST /_lunora/rpc` through the composed worker vs a minimal hand-rolled
+ *   forward (`handRolledForward`: the body read by the same capped reader, the envelope parsed, the
+ *   body posted to the stub), with the fake shard stub called directly beside them. Only the
+ *   dispatch is timed (explicit timers): the client request is built before the clock starts,
+ *   as the runtime hands it over ready-made. The ratio to the forward is what validation,
+ *   identity, the tenant gate and the headers cost beyond the least a user could write.
  *
  *   deno bench --unstable-unsafe-proto bench/with_lunora_bench.ts
  *
  * @module
  */
 import { withLunora } from "../mod.ts";
-import { ctx, jsonAnswer, messageList, quietNamespace } from "./_fixtures.ts";
+import {
+  ctx,
+  handRolledForward,
+  handRolledRouter,
+  jsonAnswer,
+  messageList,
+  quietNamespace,
+} from "./_fixtures.ts";
 
 // ---------------------------------------------------------------------------------------------
 // Fall-through
@@ -43,6 +53,10 @@ const corsWorker = withLunora(host, (e: typeof corsEnv) => ({
   authorizeShard: ({ shardKey }) => /^[a-z0-9-]{1,32}$/.test(shardKey),
   security: { cors: { allowedOrigins: e.ALLOWED_ORIGINS.split(","), allowCredentials: true } },
 }));
+const router = handRolledRouter(
+  host,
+  (request, e: typeof env) => handRolledForward(request, e.SHARD),
+);
 
 const pageRequest = new Request("https://app.test/channels/general?tab=latest", {
   headers: { cookie: "demo_user=ada", accept: "text/html" },
@@ -55,6 +69,13 @@ Deno.bench("host called directly", {
   warmup: 20_000,
 }, async () => {
   await host(pageRequest);
+});
+Deno.bench("hand-rolled router → host", {
+  group: "fall-through",
+  n: 200_000,
+  warmup: 20_000,
+}, async () => {
+  await router.fetch(pageRequest, env, ctx);
 });
 Deno.bench("withLunora (factory form) → host", {
   group: "fall-through",
@@ -88,6 +109,9 @@ const newPageRequest = () =>
   });
 Deno.bench("host called directly (new request)", { ...fresh, baseline: true }, async () => {
   await host(newPageRequest());
+});
+Deno.bench("hand-rolled router → host (new request and ctx)", fresh, async () => {
+  await router.fetch(newPageRequest(), env, { waitUntil() {} });
 });
 Deno.bench("withLunora (factory form) → host (new request and ctx)", fresh, async () => {
   await worker.fetch(newPageRequest(), env, { waitUntil() {} });
@@ -146,7 +170,13 @@ function rpcBench(
   });
 }
 
-rpcBench("shard stub called directly", builtShardRequest, (r) => stub.fetch(r), true);
+rpcBench("shard stub called directly", builtShardRequest, (r) => stub.fetch(r));
+rpcBench(
+  "POST /_lunora/rpc, hand-rolled forward (capped body → stub)",
+  () => clientRequest(envelope),
+  (r) => router.fetch(r, env, ctx),
+  true,
+);
 rpcBench(
   "POST /_lunora/rpc, default shard (object form)",
   () => clientRequest(defaultShardEnvelope),
@@ -165,6 +195,7 @@ for (
     ["page (security built per call)", await corsWorker.fetch(pageRequest, corsEnv, ctx)],
     ["rpc (object form)", await objectWorker.fetch(clientRequest(defaultShardEnvelope), env, ctx)],
     ["rpc (factory form)", await worker.fetch(clientRequest(envelope), env, ctx)],
+    ["rpc (hand-rolled forward)", await router.fetch(clientRequest(envelope), env, ctx)],
   ] as const
 ) {
   if (response.status !== 200) throw new Error(`bench setup: ${name} answered ${response.status}`);

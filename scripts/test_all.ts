@@ -29,7 +29,8 @@ const steps: Step[] = [
   // The example on workerd and in Chromium; reuses .out/lunora-astro.tgz when it is fresh.
   { name: "e2e", cmd: [deno, "task", "--quiet", "e2e"] },
   // The example on workerd under load, faults and hostile input, a restart, and the package
-  // alone on bare workerd (about 90 s); reuses .out/lunora-astro.tgz when it is fresh.
+  // alone on bare workerd beside a hand-written baseline; reuses .out/lunora-astro.tgz when it
+  // is fresh.
   { name: "soak", cmd: [deno, "task", "--quiet", "soak"] },
   // astro build + `wrangler deploy --dry-run` of the example, offline: one worker, its bindings.
   { name: "deploy-check", cmd: [deno, "task", "--quiet", "deploy:check"] },

@@ -7,6 +7,7 @@
 import { decodeWire } from "../../src/wire/codec.ts";
 import { assert } from "./report.ts";
 import { waitFor } from "./process.ts";
+import { EVENTUALLY_MS } from "./waits.ts";
 
 /** A JSON answer from the worker. */
 export interface JsonAnswer {
@@ -221,7 +222,7 @@ export class Subscriber {
 
   /** Waits for the first frame (from index `from`) that `match` accepts. */
   // deno-lint-ignore no-explicit-any
-  next(match: (frame: any) => boolean, timeoutMs = 10_000, from = 0): Promise<any> {
+  next(match: (frame: any) => boolean, timeoutMs = EVENTUALLY_MS, from = 0): Promise<any> {
     return waitFor(
       "a matching WebSocket frame",
       () => {

@@ -7,6 +7,7 @@
 import { join } from "node:path";
 import { assert } from "./report.ts";
 import { GroupProcess, run, waitFor } from "./process.ts";
+import { STARTUP_MS } from "./waits.ts";
 
 /** The repository root. */
 export const ROOT: string = new URL("../..", import.meta.url).pathname.replace(/\/$/, "");
@@ -263,7 +264,7 @@ export async function startApp(
       ? []
       : ["--inspector-ip", "127.0.0.1", "--inspector-port", String(options.inspectorPort)]),
   ];
-  return await serve("wrangler dev", cmd, { cwd: appDir, env, ...options }, 90_000);
+  return await serve("wrangler dev", cmd, { cwd: appDir, env, ...options }, STARTUP_MS);
 }
 
 /** How {@linkcode serve} runs a server. */

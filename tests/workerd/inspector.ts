@@ -13,6 +13,7 @@ export class Inspector {
     number,
     { resolve: (value: unknown) => void; reject: (error: Error) => void }
   >();
+  readonly #listeners = new Map<string, Set<(params: unknown) => void>>();
   #nextId = 1;
 
   private constructor(socket: WebSocket) {
@@ -20,11 +21,21 @@ export class Inspector {
     socket.onmessage = (event) => {
       const message = JSON.parse(String(event.data)) as {
         id?: number;
+        method?: string;
+        params?: unknown;
         result?: unknown;
         error?: { message: string };
       };
       const waiting = message.id === undefined ? undefined : this.#pending.get(message.id);
-      if (!waiting) return; // an event (console, script parsed, ...)
+      if (!waiting) {
+        // An event (console, script parsed, context created, ...).
+        if (message.method !== undefined) {
+          for (const listener of this.#listeners.get(message.method) ?? []) {
+            listener(message.params);
+          }
+        }
+        return;
+      }
       this.#pending.delete(message.id!);
       if (message.error) waiting.reject(new Error(message.error.message));
       else waiting.resolve(message.result);
@@ -93,6 +104,18 @@ export class Inspector {
       }, timeoutMs);
       this.#socket.send(JSON.stringify({ id, method, params }));
     }).finally(() => clearTimeout(timer));
+  }
+
+  /**
+   * Calls `listener` with the parameters of every `method` event (e.g.
+   * `Runtime.executionContextCreated`) until the returned function is called.
+   */
+  on<T = unknown>(method: string, listener: (params: T) => void): () => void {
+    let listeners = this.#listeners.get(method);
+    if (listeners === undefined) this.#listeners.set(method, listeners = new Set());
+    const entry = listener as (params: unknown) => void;
+    listeners.add(entry);
+    return () => listeners.delete(entry);
   }
 
   /**

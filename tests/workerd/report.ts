@@ -130,7 +130,7 @@ export interface CheckContext {
 
 /** Runs a check named `<label>: <name>`. */
 export function check(
-  ctx: CheckContext,
+  ctx: Pick<CheckContext, "report" | "label">,
   name: string,
   fn: () => Promise<unknown> | unknown,
 ): Promise<boolean> {

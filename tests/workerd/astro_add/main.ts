@@ -28,6 +28,7 @@
  *
  * @module
  */
+import { STARTUP_MS } from "../waits.ts";
 import { join } from "node:path";
 import {
   assertInstalledTarball,
@@ -126,7 +127,7 @@ function wranglerDev(env: Record<string, string>, readyPath?: string): Promise<S
     join(OUT, "state"),
   ];
   const logPath = join(OUT, `wrangler-dev-${port}.log`);
-  return serve("wrangler dev", cmd, { cwd: APP, env, port, logPath, readyPath }, 90_000);
+  return serve("wrangler dev", cmd, { cwd: APP, env, port, logPath, readyPath }, STARTUP_MS);
 }
 
 /** Throws unless `warnings` are the `expected` ones, in order, each with its exact fix. */

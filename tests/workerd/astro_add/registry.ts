@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { STARTUP_MS } from "../waits.ts";
 import { join } from "node:path";
 import { ROOT } from "../example_app.ts";
 import { freePort, GroupProcess, run, waitFor } from "../process.ts";
@@ -112,7 +113,7 @@ export class LocalRegistry {
         const response = await fetch(`${url}/-/ping`);
         await response.body?.cancel();
         return response.ok ? true : undefined;
-      }, 30_000);
+      }, STARTUP_MS);
     } catch (error) {
       await registry.stop();
       const tail = process.log().split("\n").slice(-15).join("\n");

@@ -11,6 +11,7 @@ import { assert, check } from "../report.ts";
 import { SEEDED, type UsersContext } from "./checks.ts";
 import { checkFormInBrowser } from "./writes.ts";
 import { run, waitFor } from "../process.ts";
+import { EVENTUALLY_MS } from "../waits.ts";
 
 /** Where Debian's `chromium` package puts the browser. */
 export const CHROMIUM = "/usr/bin/chromium";
@@ -95,7 +96,7 @@ export async function checkBrowser(
           if (message.type() === "error") errors.push(`console: ${message.text()}`);
         });
         await first.goto(url);
-        await first.locator('body[data-live="true"]').waitFor({ timeout: 15_000 });
+        await first.locator('body[data-live="true"]').waitFor({ timeout: EVENTUALLY_MS });
         // A marker that a reload would wipe out.
         await first.evaluate(() => (globalThis as Record<string, unknown>).__e2eMarker = 42);
 
@@ -111,8 +112,8 @@ export async function checkBrowser(
         await second.fill("#sign-up input[name=email]", `erin-${crypto.randomUUID()}@e2e.test`);
         await second.fill("#sign-up input[name=password]", `pw-${crypto.randomUUID()}`);
         await second.click("#sign-up button");
-        await second.locator("#sign-out").waitFor({ timeout: 15_000 });
-        await second.locator('body[data-live="true"]').waitFor({ timeout: 15_000 });
+        await second.locator("#sign-out").waitFor({ timeout: EVENTUALLY_MS });
+        await second.locator('body[data-live="true"]').waitFor({ timeout: EVENTUALLY_MS });
         const viewer = second.locator("#viewer");
         const erin = await viewer.getAttribute("data-user-id");
         assert(erin, "the signed-up page does not show a user id");
@@ -122,13 +123,13 @@ export async function checkBrowser(
         await second.press("#send input[name=body]", "Enter");
 
         const item = first.locator("#messages li", { hasText: text });
-        await item.waitFor({ timeout: 10_000 });
+        await item.waitFor({ timeout: EVENTUALLY_MS });
         const ms = performance.now() - started;
         // The push of that message tells the island who its socket runs as.
         const live = await waitFor(
           "the socket's push to the signed-up page",
           async () => (await viewer.getAttribute("data-live-user-id")) ?? undefined,
-          10_000,
+          EVENTUALLY_MS,
         );
         assert(live === erin, `SSR ran as ${erin}, the socket as ${live || "anonymous"}`);
         const author = item.locator(".author");
@@ -151,7 +152,7 @@ export async function checkBrowser(
           // The same signed-in browser on /cross-origin/: preloaded through the API origin with
           // a bearer token, live over the API origin's socket with the browser's cookie.
           await second.goto(`${server.origin}/cross-origin/${channel}`);
-          await second.locator('body[data-live="true"]').waitFor({ timeout: 15_000 });
+          await second.locator('body[data-live="true"]').waitFor({ timeout: EVENTUALLY_MS });
           const shown = await viewer.getAttribute("data-user-id");
           // Its island sends to the API origin with Lunora's mutation and client ids: the CORS
           // preflight must allow those headers, and the message reaches the first page live.
@@ -159,13 +160,13 @@ export async function checkBrowser(
           await second.fill("#send input[name=body]", crossText);
           await second.press("#send input[name=body]", "Enter");
           const crossItem = first.locator("#messages li", { hasText: crossText });
-          await crossItem.waitFor({ timeout: 10_000 });
+          await crossItem.waitFor({ timeout: EVENTUALLY_MS });
           const crossAuthor = await crossItem.locator(".author").getAttribute("data-user-id");
           assert(crossAuthor === erin, `the cross-origin send was stored as ${crossAuthor}`);
           const liveThere = await waitFor(
             "the cross-origin socket's push",
             async () => (await viewer.getAttribute("data-live-user-id")) || undefined,
-            10_000,
+            EVENTUALLY_MS,
           );
           assert(
             shown === erin && liveThere === erin,
@@ -224,7 +225,7 @@ async function checkFirstRender(
     const island = tab.locator('astro-island[component-url*="ChannelView"]');
     // Astro drops the `ssr` attribute once the component has hydrated.
     await tab.locator('astro-island[component-url*="ChannelView"]:not([ssr])').waitFor({
-      timeout: 15_000,
+      timeout: EVENTUALLY_MS,
     });
     await tab.waitForTimeout(300);
     const compared = await island.evaluate((element, html) => {

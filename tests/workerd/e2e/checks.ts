@@ -17,6 +17,7 @@ import {
 } from "../client.ts";
 import { waitFor } from "../process.ts";
 import { assert, check, type CheckContext } from "../report.ts";
+import { EVENTUALLY_MS } from "../waits.ts";
 
 /** Users signed up through better-auth for the checks, by role. */
 export interface Users {
@@ -130,7 +131,7 @@ export async function checkInProcess(
       ? await waitFor("wrangler to log the probe RPC", () => {
         const n = countLogged(ctx, RPC_LOG_LINE);
         return n > loggedBefore ? n : undefined;
-      }, 5000)
+      }, EVENTUALLY_MS)
       : 0;
     for (let i = 0; i < 3; i++) {
       const { status, text } = await page(server.origin, `/channels/${channel}`, users.bob.cookie);
@@ -191,7 +192,7 @@ export async function checkPush(ctx: UsersContext): Promise<void> {
       await send(server.origin, channel, text, users.dave.cookie);
       const pushed = await subscriber.next(
         (f) => f.type === "data" && f.data.messages.some((m: { body: string }) => m.body === text),
-        10_000,
+        EVENTUALLY_MS,
         mark,
       );
       const ms = performance.now() - started;
@@ -204,7 +205,7 @@ export async function checkPush(ctx: UsersContext): Promise<void> {
       await waitFor(
         "lunora-pong",
         () => subscriber.texts.includes("lunora-pong") || undefined,
-        5000,
+        EVENTUALLY_MS,
       );
       return `mutation -> push in ${ms.toFixed(0)} ms; lunora-ping -> lunora-pong`;
     } finally {
@@ -331,7 +332,7 @@ export async function checkLoad(ctx: CheckContext): Promise<void> {
         const last = Math.max(...ids);
         const finals = await Promise.all(
           subscribers.map((s) =>
-            s.next((f) => f.type === "data" && f.data.messages.at(-1)?.id === last, 20_000)
+            s.next((f) => f.type === "data" && f.data.messages.at(-1)?.id === last, EVENTUALLY_MS)
           ),
         );
         // The newest 50 of 200 writes, none missing: ids last-49 ... last on every socket.

@@ -12,6 +12,7 @@ import { applyAuthMigrations, serve, type Server } from "../example_app.ts";
 import { waitFor } from "../process.ts";
 import { assert, check } from "../report.ts";
 import { SEEDED, type UsersContext } from "./checks.ts";
+import { EVENTUALLY_MS, STARTUP_MS } from "../waits.ts";
 
 /** Options of {@linkcode startDev}. */
 export interface DevOptions {
@@ -44,7 +45,7 @@ export async function startDev(
     "--port",
     String(options.port),
   ];
-  return await serve("astro dev", cmd, { cwd: appDir, env, ...options }, 120_000);
+  return await serve("astro dev", cmd, { cwd: appDir, env, ...options }, STARTUP_MS);
 }
 
 /** A channel page that rendered completely: the whole document with the island in it. */
@@ -107,7 +108,7 @@ export async function warmUp(server: Server, path: string): Promise<string> {
       }
       return streak >= 2 && performance.now() - quietSince > 2000 ? true : undefined;
     },
-    90_000,
+    STARTUP_MS,
     500,
   );
   const seconds = (performance.now() - started) / 1000;
@@ -153,7 +154,7 @@ export async function checkHotReload(ctx: UsersContext, appDir: string): Promise
         const response = await call();
         return response.status === 200 ? response : undefined;
       },
-      60_000,
+      EVENTUALLY_MS,
       250,
     );
     const seconds = (performance.now() - started) / 1000;

@@ -8,6 +8,7 @@
  *
  * @module
  */
+import { EVENTUALLY_MS } from "../waits.ts";
 import {
   type Browser,
   type BrowserContext,
@@ -153,7 +154,7 @@ async function storedIds(origin: string, channel: string): Promise<string[]> {
 }
 
 /** Waits until all three readers show exactly `ids` (oldest first). */
-async function waitForAll(page: Page, ids: string[], timeoutMs = 15_000): Promise<Shown> {
+async function waitForAll(page: Page, ids: string[], timeoutMs = EVENTUALLY_MS): Promise<Shown> {
   const want = ids.join();
   const last = ids.at(-1) ?? "";
   let seen: Shown | undefined;
@@ -191,7 +192,7 @@ async function openChannel(
   const watch = new SocketWatch(page);
   const problems = collectProblems(page);
   await page.goto(url);
-  await page.locator('body[data-live="true"]').waitFor({ timeout: 15_000 });
+  await page.locator('body[data-live="true"]').waitFor({ timeout: EVENTUALLY_MS });
   return { context, page, watch, problems };
 }
 
@@ -237,14 +238,14 @@ export async function checkOneSocket(ctx: IslandsContext, browser: Browser): Pro
 
         const second = await writer.newPage();
         await second.goto(`${origin}/channels/${channel}`);
-        await second.locator('body[data-live="true"]').waitFor({ timeout: 15_000 });
+        await second.locator('body[data-live="true"]').waitFor({ timeout: EVENTUALLY_MS });
         const text = `to all three ${crypto.randomUUID().slice(0, 8)}`;
         await second.fill("#send input[name=body]", text);
         await second.press("#send input[name=body]", "Enter");
         const ids = await waitFor("the message to be stored", async () => {
           const stored = await storedIds(origin, channel);
           return stored.length === 2 ? stored : undefined;
-        }, 10_000);
+        }, EVENTUALLY_MS);
         const after = await waitForAll(page, ids);
         assert(
           after.script.text.endsWith(`: ${text}`),
@@ -309,7 +310,7 @@ export async function checkColdSnapshot(ctx: IslandsContext, browser: Browser): 
         const html = await response.text();
         for (const name of ["ChannelView", "ChannelPeople"]) {
           await page.locator(`astro-island[component-url*="${name}"]:not([ssr])`).waitFor({
-            timeout: 15_000,
+            timeout: EVENTUALLY_MS,
           });
         }
         await page.waitForTimeout(300);
@@ -379,8 +380,8 @@ export async function checkColdSnapshot(ctx: IslandsContext, browser: Browser): 
         assert(requests.length === 0, `the first render fetched ${requests.join(", ")}`);
         release = true;
         for (const forward of held.splice(0)) forward();
-        await waitFor("both cold snapshots", () => pushes >= 2 || undefined, 10_000);
-        await page.locator('body[data-live="true"]').waitFor({ timeout: 10_000 });
+        await waitFor("both cold snapshots", () => pushes >= 2 || undefined, EVENTUALLY_MS);
+        await page.locator('body[data-live="true"]').waitFor({ timeout: EVENTUALLY_MS });
         await page.waitForTimeout(500);
         const changes = await page.evaluate(() => {
           // deno-lint-ignore no-explicit-any
@@ -444,15 +445,15 @@ export async function checkViewTransitions(ctx: IslandsContext, browser: Browser
         await page.evaluate(() => (globalThis as Record<string, unknown>).__e2eMarker = 42);
         const subscribed = watch.sent(channel, "subscribe").map((frame) => frame.id).sort();
         await page.click('a[href="/about"]');
-        await page.locator("#built").waitFor({ timeout: 10_000 });
+        await page.locator("#built").waitFor({ timeout: EVENTUALLY_MS });
         // /about shows no query: after the grace period (about 1 s) both are unsubscribed.
         const released = await waitFor("the unsubscribes after the grace period", () => {
           const ids = watch.sent(channel, "unsubscribe").map((frame) => frame.id).sort();
           return ids.join() === subscribed.join() ? ids : undefined;
-        }, 5_000);
+        }, EVENTUALLY_MS);
         await page.goBack();
-        await page.locator(`#chat[data-channel="${channel}"]`).waitFor({ timeout: 10_000 });
-        await page.locator('body[data-live="true"]').waitFor({ timeout: 10_000 });
+        await page.locator(`#chat[data-channel="${channel}"]`).waitFor({ timeout: EVENTUALLY_MS });
+        await page.locator('body[data-live="true"]').waitFor({ timeout: EVENTUALLY_MS });
         const marker = await page.evaluate(() =>
           (globalThis as Record<string, unknown>).__e2eMarker
         );
@@ -532,7 +533,7 @@ export async function checkOffline(ctx: IslandsContext, browser: Browser): Promi
       await context.setOffline(false);
       const started = performance.now();
       const stored = await storedIds(origin, channel);
-      await waitForAll(page, stored, 20_000);
+      await waitForAll(page, stored, EVENTUALLY_MS);
       const ms = performance.now() - started;
       const unexpected = problems.filter((problem) => !/ERR_INTERNET_DISCONNECTED/.test(problem));
       assert(unexpected.length === 0, unexpected.join("; "));
@@ -576,11 +577,11 @@ export async function checkLostAnswer(ctx: IslandsContext, browser: Browser): Pr
       const text = `answer lost ${crypto.randomUUID().slice(0, 8)}`;
       await page.fill("#send input[name=body]", text);
       await page.press("#send input[name=body]", "Enter");
-      await page.locator("#messages li", { hasText: text }).waitFor({ timeout: 15_000 });
+      await page.locator("#messages li", { hasText: text }).waitFor({ timeout: EVENTUALLY_MS });
       await waitFor("the send to finish", async () => {
         const value = await page.inputValue("#send input[name=body]");
         return value === "" ? true : undefined;
-      }, 15_000);
+      }, EVENTUALLY_MS);
       const stored = await rpc(origin, {
         functionPath: "messages:latest",
         args: { channelId: channel },
@@ -629,13 +630,13 @@ export async function checkSignOut(ctx: IslandsContext, browser: Browser): Promi
         );
         await page.evaluate(() => (globalThis as Record<string, unknown>).__e2eMarker = 42);
         await page.click("#sign-out button");
-        await page.locator("#sign-in").waitFor({ timeout: 15_000 });
+        await page.locator("#sign-in").waitFor({ timeout: EVENTUALLY_MS });
         // A push, so the island shows what the new socket's shard says about the viewer.
         await send(origin, channel, "after the sign-out", ctx.users.dave.cookie);
         await waitFor("the socket's viewer after the sign-out", async () => {
           const live = await viewer.getAttribute("data-live-user-id");
           return live === "" ? true : undefined;
-        }, 15_000);
+        }, EVENTUALLY_MS);
         const marker = await page.evaluate(() =>
           (globalThis as Record<string, unknown>).__e2eMarker
         );
@@ -698,17 +699,21 @@ export async function checkRestart(
         const started = performance.now();
         server = await restart();
         const restartMs = performance.now() - started;
-        await waitFor("a second socket", () => watch.to(channel).length >= 2 || undefined, 60_000);
+        await waitFor(
+          "a second socket",
+          () => watch.to(channel).length >= 2 || undefined,
+          EVENTUALLY_MS,
+        );
         const writtenAfter = written;
         await waitFor(
           "writes after the restart",
           () => written >= writtenAfter + 3 || undefined,
-          20_000,
+          EVENTUALLY_MS,
         );
         writing = false;
         await writer;
         const stored = await storedIds(origin, channel);
-        await waitForAll(page, stored, 60_000);
+        await waitForAll(page, stored, EVENTUALLY_MS);
         const sockets = watch.to(channel);
         const again = sockets.at(-1)!.sent.filter((frame) => frame?.type === "subscribe").map(
           (frame) => `${frame.query.functionPath}=${frame.id}`,
@@ -769,7 +774,7 @@ export async function checkTokenRefresh(
         await page.waitForTimeout(WS_TOKEN_TTL * 1000 + 500);
         const text = `after the token expired ${crypto.randomUUID().slice(0, 8)}`;
         await send(origin, channel, text, ctx.users.dave.cookie);
-        await page.locator("#messages li", { hasText: text }).waitFor({ timeout: 15_000 });
+        await page.locator("#messages li", { hasText: text }).waitFor({ timeout: EVENTUALLY_MS });
         const sockets = watch.to(channel);
         const tokens = new Set(sockets.map((socket) => socket.url.searchParams.get("token")));
         assert(
@@ -782,7 +787,7 @@ export async function checkTokenRefresh(
           JSON.stringify(frame).includes(text)
         );
         assert(expiredFrames.length === 0, "the expired socket was sent the write");
-        await page.locator('body[data-live="true"]').waitFor({ timeout: 10_000 });
+        await page.locator('body[data-live="true"]').waitFor({ timeout: EVENTUALLY_MS });
         const live = await page.locator("#viewer").getAttribute("data-live-user-id");
         assert(live === carol.id, `the new socket runs as ${live || "anonymous"}`);
         const marker = await page.evaluate(() =>

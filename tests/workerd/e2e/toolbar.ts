@@ -12,6 +12,7 @@
  *
  * @module
  */
+import { EVENTUALLY_MS } from "../waits.ts";
 import { join } from "node:path";
 import { chromium, type Page } from "playwright-core";
 import { CHROMIUM } from "./browser.ts";
@@ -127,12 +128,12 @@ function lunoraButton(tab: Page) {
 
 async function openApp(tab: Page, url: string): Promise<void> {
   await tab.goto(url);
-  await lunoraButton(tab).waitFor({ timeout: 30_000 });
+  await lunoraButton(tab).waitFor({ timeout: EVENTUALLY_MS });
   await lunoraButton(tab).click();
-  await tab.locator("[data-lunora-toolbar]").waitFor({ state: "visible", timeout: 15_000 });
+  await tab.locator("[data-lunora-toolbar]").waitFor({ state: "visible", timeout: EVENTUALLY_MS });
   // /_lunora/status and the integration's report arrive after the first render.
-  await tab.locator('[data-lunora-status]:has-text("200")').waitFor({ timeout: 15_000 });
-  await tab.locator('[data-lunora-binding]:has-text("env.")').waitFor({ timeout: 15_000 });
+  await tab.locator('[data-lunora-status]:has-text("200")').waitFor({ timeout: EVENTUALLY_MS });
+  await tab.locator('[data-lunora-binding]:has-text("env.")').waitFor({ timeout: EVENTUALLY_MS });
 }
 
 async function cells(tab: Page, rows: string): Promise<string[][]> {
@@ -203,16 +204,19 @@ export async function checkToolbarApp(ctx: CheckContext): Promise<void> {
       await tab.goto(`${ctx.server.origin}${PROBE_PATH}`);
       const failed = (await tab.locator("#failed").textContent())?.trim();
       assert(failed === "NOT_FOUND", `the probe's failing call answered ${failed}`);
-      await lunoraButton(tab).waitFor({ timeout: 30_000 });
+      await lunoraButton(tab).waitFor({ timeout: EVENTUALLY_MS });
       await lunoraButton(tab).locator(".notification[data-active]").waitFor({
         state: "attached",
-        timeout: 15_000,
+        timeout: EVENTUALLY_MS,
       });
       const level = await notification(tab);
       assert(level === "error", `notification level ${level}`);
       await lunoraButton(tab).click();
-      await tab.locator("[data-lunora-toolbar]").waitFor({ state: "visible", timeout: 15_000 });
-      await tab.locator('[data-lunora-status]:has-text("200")').waitFor({ timeout: 15_000 });
+      await tab.locator("[data-lunora-toolbar]").waitFor({
+        state: "visible",
+        timeout: EVENTUALLY_MS,
+      });
+      await tab.locator('[data-lunora-status]:has-text("200")').waitFor({ timeout: EVENTUALLY_MS });
       const calls = await cells(tab, "tr[data-lunora-call]");
       const missing = calls.find((row) => row[0] === "toolbar:missing");
       assert(missing?.[5] === "NOT_FOUND", `rows: ${JSON.stringify(calls)}`);

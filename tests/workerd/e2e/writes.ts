@@ -10,6 +10,7 @@ import type { Browser } from "playwright-core";
 import { browserHeaders, page, rpc, Subscriber, wsUrl } from "../client.ts";
 import { assert, check } from "../report.ts";
 import { rpcStats, type UsersContext } from "./checks.ts";
+import { EVENTUALLY_MS } from "../waits.ts";
 
 /** The form fields the channel page renders, as a browser would post them. */
 interface SendForm {
@@ -134,7 +135,7 @@ export async function checkFormWrites(ctx: UsersContext): Promise<void> {
           (f) =>
             f.type === "data" &&
             f.data.messages.some((m: { id: number }) => m.id === id),
-          10_000,
+          EVENTUALLY_MS,
           mark,
         );
         const message = pushed.data.messages.find((m: { id: number }) => m.id === id);
@@ -226,7 +227,7 @@ export async function checkFormInBrowser(ctx: UsersContext, browser: Browser): P
         await noScript.addCookies([{ name, value, url: origin }]);
         const reader = await live.newPage();
         await reader.goto(url);
-        await reader.locator('body[data-live="true"]').waitFor({ timeout: 15_000 });
+        await reader.locator('body[data-live="true"]').waitFor({ timeout: EVENTUALLY_MS });
 
         const tab = await noScript.newPage();
         await tab.goto(url);
@@ -236,7 +237,7 @@ export async function checkFormInBrowser(ctx: UsersContext, browser: Browser): P
         await tab.fill('#send input[name="body"]', text);
         const started = performance.now();
         const [response] = await Promise.all([
-          tab.waitForNavigation({ timeout: 15_000 }),
+          tab.waitForNavigation({ timeout: EVENTUALLY_MS }),
           tab.click("#send button"),
         ]);
         const ms = performance.now() - started;
@@ -270,7 +271,7 @@ export async function checkFormInBrowser(ctx: UsersContext, browser: Browser): P
         assert(scripted === null, "a script ran although JavaScript is disabled");
 
         const pushed = reader.locator(`#messages li[data-id="${id}"] .author`);
-        await pushed.waitFor({ timeout: 10_000 });
+        await pushed.waitFor({ timeout: EVENTUALLY_MS });
         assert((await pushed.textContent()) === "bob", "the live page shows another author");
 
         // The same form again (same key), as a resubmit would send it.

@@ -13,6 +13,7 @@ import { browserHeaders, Subscriber, wsUrl } from "../client.ts";
 import { workerdMemory } from "./memory.ts";
 import { call, expectError, result, sendMessage, type SoakContext, user } from "./context.ts";
 import { checkServerWriteFaults } from "./server_writes.ts";
+import { EVENTUALLY_MS } from "../waits.ts";
 
 /** Text the fault functions put in their errors; it must never reach a client. */
 const SECRETS = ["fault-secret", "fault injected", "/internal/path", "faults.ts"];
@@ -139,7 +140,10 @@ export async function checkFaults(ctx: SoakContext): Promise<number> {
         }
         socket.subscribe("sub_slow", "faults:slow", { steps: SLOW_STEPS / 4 });
         injected++;
-        const slow = await socket.next((f) => f.type === "data" && f.id === "sub_slow", 30_000);
+        const slow = await socket.next(
+          (f) => f.type === "data" && f.id === "sub_slow",
+          EVENTUALLY_MS,
+        );
         assert(
           slow.data.count === SLOW_STEPS / 4,
           `slow subscription data ${JSON.stringify(slow)}`,
@@ -153,8 +157,8 @@ export async function checkFaults(ctx: SoakContext): Promise<number> {
         await sendMessage(ctx, wsChannel, text, user(ctx, "alice").cookie);
         const hasText = (f: { type: string; id: string; data: { messages: { body: string }[] } }) =>
           f.type === "data" && f.id === "sub_list" && f.data.messages.some((m) => m.body === text);
-        await socket.next(hasText, 10_000, mark);
-        await bystander.next(hasText, 10_000, markBystander);
+        await socket.next(hasText, EVENTUALLY_MS, mark);
+        await bystander.next(hasText, EVENTUALLY_MS, markBystander);
         const failing = socket.frames.slice(mark).filter((f) =>
           (f as { type: string }).type === "error"
         );
@@ -190,7 +194,7 @@ export async function checkFaults(ctx: SoakContext): Promise<number> {
         injected++;
         const error = await socket.next(
           (f) => f.type === "error" && f.id === "sub_trip",
-          10_000,
+          EVENTUALLY_MS,
           mark,
         );
         assert(error.error?.code === "INTERNAL", `trip frame ${JSON.stringify(error)}`);
@@ -198,18 +202,18 @@ export async function checkFaults(ctx: SoakContext): Promise<number> {
           f: { type: string; id: string; data: { messages: { id: number }[] } },
           id: number,
         ) => f.type === "data" && f.id === "sub_list" && f.data.messages.at(-1)?.id === id;
-        await socket.next((f) => newest(f, tripId), 10_000, mark);
+        await socket.next((f) => newest(f, tripId), EVENTUALLY_MS, mark);
         await bystander.next((f) => newest(f, tripId));
 
         mark = socket.frames.length;
         const calmId = await sendMessage(ctx, tripChannel, "calm");
         const recovered = await socket.next(
           (f) => f.type === "data" && f.id === "sub_trip",
-          10_000,
+          EVENTUALLY_MS,
           mark,
         );
         assert(recovered.data.newestId === calmId, `recovered with ${JSON.stringify(recovered)}`);
-        await socket.next((f) => newest(f, calmId), 10_000, mark);
+        await socket.next((f) => newest(f, calmId), EVENTUALLY_MS, mark);
         await bystander.next((f) => newest(f, calmId));
         return "tripwire -> error frame INTERNAL + list pushed; calm -> subscription data again";
       } finally {

@@ -85,7 +85,6 @@ export async function checkHostile(ctx: SoakContext): Promise<number> {
             method,
             target,
             headers: [JSON_TYPE, ["Content-Length", String(length)]],
-            timeoutMs: 5000,
           });
           expectReserved(answer, 413, "PAYLOAD_TOO_LARGE");
           assert(answer.bodyBytesSent === 0, "the body was sent");
@@ -104,23 +103,19 @@ export async function checkHostile(ctx: SoakContext): Promise<number> {
 
   await check(
     ctx,
-    "a streamed body without a length is cut off just past the cap with 413 (row 7)",
+    "a streamed body without a length is cut off past the cap with 413, before it ends (row 7)",
     async () => {
       const sentBefore: number[] = [];
       for (const target of ["/_lunora/rpc", "/_lunora/rpc-batch"]) {
+        // 2 MiB in 64 KiB chunks, and then the body never ends: an answer at all proves the
+        // server stopped reading past the cap, however slowly the machine runs.
         const answer = await raw(ctx, "hostile streamed", {
           method: "POST",
           target,
           headers: [JSON_TYPE],
-          // 8 MiB in 64 KiB chunks, 10 ms apart: the answer must come while it still streams.
-          chunked: { size: 64 * 1024, count: 128, pauseMs: 10 },
-          timeoutMs: 20_000,
+          chunked: { size: 64 * 1024, count: 32, pauseMs: 0, unterminated: true },
         });
         expectReserved(answer, 413, "PAYLOAD_TOO_LARGE");
-        assert(
-          answer.bodyBytesSent < 4 * MIB,
-          `the 413 came only after ${answer.bodyBytesSent} of 8 MiB were sent`,
-        );
         sentBefore.push(answer.bodyBytesSent);
       }
       const envelope = JSON.stringify(LIST);
@@ -131,7 +126,7 @@ export async function checkHostile(ctx: SoakContext): Promise<number> {
         chunked: { size: envelope.length, count: 1, pauseMs: 0, fill: envelope },
       });
       assert(small.status === 200, `a small chunked envelope answered ${small.status}`);
-      return `8 MiB chunked streams answered 413 after ${
+      return `2 MiB chunked streams left open answered 413 after ${
         sentBefore.join(" and ")
       } bytes; a small chunked call -> 200`;
     },

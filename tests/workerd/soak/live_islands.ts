@@ -21,6 +21,7 @@
  *
  * @module
  */
+import { EVENTUALLY_MS } from "../waits.ts";
 import { isDeepStrictEqual } from "node:util";
 import { DEVTOOLS_KEY, type DevtoolsEntry } from "../../../src/client/devtools.ts";
 import { mutation, query } from "../../../server.ts";
@@ -37,7 +38,7 @@ const SAME_QUERY = 10;
 /** Writes with the sockets up before the close, and after the reconnect. */
 const WRITE_BEFORE_MS = 5_000;
 const WRITE_AFTER_MS = 4_000;
-const SETTLE_MS = 45_000;
+const SETTLE_MS = EVENTUALLY_MS;
 /** The reconnect ladder's first step (spec §12): a delay drawn from [125, 250] ms. */
 const FIRST_DELAY_FLOOR_MS = 125;
 /** Tokens the shard refuses as expired before the provider's good one. */

@@ -16,6 +16,7 @@ import { LiveSubscriber } from "./live_subscriber.ts";
 import { describeMemory, type WorkerdMemory, workerdMemory } from "./memory.ts";
 import { percentiles } from "./tally.ts";
 import { checkLedger, FormLedger, planFor, postPlanned } from "./server_writes.ts";
+import { EVENTUALLY_MS } from "../waits.ts";
 
 /** The sizes of the load. */
 export interface LoadOptions {
@@ -43,7 +44,6 @@ export interface LoadState {
 const LIST_SIZE = 50;
 /** The signed-up users who write and subscribe; the other half of the clients is anonymous. */
 const SIGNED_IN = ["alice", "carol", "dave"];
-const CONVERGE_MS = 60_000;
 /** Writes made after the restart, which the reconnected subscribers must receive. */
 export const WRITES_AFTER_RESTART = 20;
 
@@ -80,7 +80,7 @@ async function converge(
     await client.until(
       `a subscriber on ${channel} to show ${rows.length} rows (newest id ${rows.at(-1)?.id})`,
       () => shows(client, rows, client[from]),
-      CONVERGE_MS,
+      EVENTUALLY_MS,
     );
   }
   const waited = performance.now() - started;

@@ -22,13 +22,17 @@
  *    memory before and after.
  * 6. Restart (row 53) on the same state and port, with no admin token configured (row 25):
  *    the rows are there, subscribers reconnect, resume and receive new pushes.
- * 7. The package alone on bare workerd (`bare.ts`): mixed traffic in blocks of 10,000
- *    requests; nothing lost, and memory levels off (wrangler dev's own growth left out).
+ * 7. The package alone on bare workerd (`bare.ts`), beside a hand-written baseline worker on
+ *    the same binary: the same mixed traffic to both in blocks of 3,000 requests; nothing lost,
+ *    and after a full GC the composed worker retains no more than the baseline (live requests,
+ *    heap, RSS; wrangler dev's own growth left out).
  *
  * Options (all optional): `--rounds N` of load (default 10), `--subscribers N` (20),
- * `--mutations N` per round (200), `--writers N` (10), `--bare-blocks N` (12). Every process it
- * starts is stopped by process group. Prints the numbers, then a plain `N passed, M failed`
- * line; exits non-zero on any failure.
+ * `--mutations N` per round (200), `--writers N` (10), `--bare-blocks N` (12), `--bare-only`
+ * (phase 7 alone: no astro build, no wrangler dev), `--leaking-build` (or the environment
+ * variable `LUNORA_SOAK_LEAKING_BUILD=1`: phase 7 serves a composed worker that keeps every
+ * `Request`, to show that its checks fail). Every process it starts is stopped by process group.
+ * Prints the numbers, then a plain `N passed, M failed` line; exits non-zero on any failure.
  *
  * @module
  */
@@ -87,6 +91,8 @@ const { values } = parseArgs({
     mutations: { type: "string" },
     writers: { type: "string" },
     "bare-blocks": { type: "string" },
+    "bare-only": { type: "boolean" },
+    "leaking-build": { type: "boolean" },
   },
 });
 const options: LoadOptions = {
@@ -96,6 +102,9 @@ const options: LoadOptions = {
   writers: positive("writers", values.writers, 10),
 };
 const bareBlocks = positive("bare-blocks", values["bare-blocks"], 12);
+const bareOnly = values["bare-only"] === true;
+const leakingBuild = values["leaking-build"] === true ||
+  Deno.env.get("LUNORA_SOAK_LEAKING_BUILD") === "1";
 
 const report = new Report();
 const servers = new ServerSet();
@@ -117,7 +126,8 @@ function start(
   });
 }
 
-async function prepare(): Promise<Record<string, string>> {
+/** Node 22, the npm package and the example installed; built too unless `build` is false. */
+async function prepare(build = true): Promise<Record<string, string>> {
   const env = await report.step("Node 22 from npm (scripts/ensure_node22.sh)", nodeEnv);
   env.WRANGLER_LOG_PATH = join(OUT, "wrangler-logs");
   await report.step(
@@ -129,7 +139,7 @@ async function prepare(): Promise<Record<string, string>> {
   );
   await report.step("chat: npm install (lock + tarball)", () => installApp(CHAT, env));
   await report.step("chat: the app under test", () => makeAppUnderTest(CHAT, APP));
-  await report.step("chat: astro build", () => buildApp(APP, env));
+  if (build) await report.step("chat: astro build", () => buildApp(APP, env));
   return env;
 }
 
@@ -137,6 +147,22 @@ async function main(): Promise<void> {
   await lockTree();
   await Deno.remove(OUT, { recursive: true }).catch(() => {});
   Deno.mkdirSync(OUT, { recursive: true });
+  if (bareOnly) {
+    console.log(`soak: the bare workerd phase alone${leakingBuild ? ", LEAKING build" : ""}`);
+    await prepare(false); // the workerd binary comes with the example's wrangler
+    await report.step(
+      "bare workerd memory",
+      () =>
+        checkBareWorkerd(
+          { report, label: "soak", tally: total, numbers },
+          CHAT,
+          OUT,
+          bareBlocks,
+          leakingBuild,
+        ),
+    );
+    return;
+  }
   console.log(
     `soak: ${options.subscribers} subscribers, ${options.rounds} rounds of ${options.mutations} mutations from ${options.writers} clients`,
   );
@@ -197,7 +223,7 @@ async function main(): Promise<void> {
   }
   await report.step(
     "bare workerd memory",
-    () => phase(ctx, total, (c) => checkBareWorkerd(c, APP, OUT, bareBlocks)),
+    () => phase(ctx, total, (c) => checkBareWorkerd(c, APP, OUT, bareBlocks, leakingBuild)),
   );
 }
 

@@ -6,6 +6,7 @@
  */
 import { assert } from "../report.ts";
 import { type Answer, parseBody } from "./tally.ts";
+import { EVENTUALLY_MS } from "../waits.ts";
 
 /** One raw HTTP/1.1 request. */
 export interface RawRequest {
@@ -18,9 +19,10 @@ export interface RawRequest {
   body?: string | Uint8Array;
   /**
    * A body sent as `Transfer-Encoding: chunked`: `count` chunks of `size` bytes with `pauseMs`
-   * between them; sending stops as soon as an answer has arrived.
+   * between them; sending stops as soon as an answer has arrived. With `unterminated`, the last
+   * chunk is never sent: the body stays open until the server answers (or the time runs out).
    */
-  chunked?: { size: number; count: number; pauseMs: number; fill?: string };
+  chunked?: { size: number; count: number; pauseMs: number; fill?: string; unterminated?: boolean };
   timeoutMs?: number;
 }
 
@@ -125,7 +127,7 @@ export async function rawHttp(port: number, request: RawRequest): Promise<RawAns
     } catch {
       // Already closed.
     }
-  }, request.timeoutMs ?? 10_000);
+  }, request.timeoutMs ?? EVENTUALLY_MS);
   const reading = (async () => {
     const buffer = new Uint8Array(65_536);
     for (;;) {
@@ -169,7 +171,9 @@ export async function rawHttp(port: number, request: RawRequest): Promise<RawAns
           await new Promise((resolve) => setTimeout(resolve, chunked.pauseMs));
         }
       }
-      if (answer === undefined) await writeAll(conn, encoder.encode("0\r\n\r\n"));
+      if (answer === undefined && !chunked.unterminated) {
+        await writeAll(conn, encoder.encode("0\r\n\r\n"));
+      }
     }
   } catch {
     // The server may answer and close while the body is still being sent.

@@ -184,19 +184,23 @@ export async function checkToolbarApp(ctx: CheckContext): Promise<void> {
             list[4] === "in-process" && list[5] === "ok",
           `row: ${JSON.stringify(list)}`,
         );
-        const live = (await tab.locator('[data-lunora-section="live"]').textContent())?.trim();
+        // The channel page's islands read live stores from @lunora/astro/client: one socket for
+        // the channel's shard, holding its two queries (the app redraws every second).
+        const socketRow = tab.locator("tr[data-lunora-socket]", { hasText: ctx.channel });
+        await socketRow.filter({ hasText: "messages:latest" }).waitFor({ timeout: EVENTUALLY_MS });
         const sockets = await cells(tab, "tr[data-lunora-socket]");
+        const socket = sockets.find((row) => row[0]?.startsWith(ctx.channel));
+        assert(sockets.length === 1 && socket, `socket rows: ${JSON.stringify(sockets)}`);
+        assert(socket[1] === "open", `socket state: ${socket[1]}`);
         assert(
-          sockets.length > 0 || /No live stores on this page/.test(live ?? ""),
-          `live section: ${live}`,
+          /messages:latest/.test(socket[4]!) && /messages:list/.test(socket[4]!),
+          `the socket's queries: ${socket[4]}`,
         );
         const level = await notification(tab);
         assert(level === null, `notification ${level} on a page whose calls all succeeded`);
         assert(errors.length === 0, errors.join("\n"));
         return `status ${status}; binding ${binding}; wiring: ${wiring}; ${calls.length} call row(s), ` +
-          `messages:list ${list[3]} in process; ${
-            sockets.length > 0 ? `${sockets.length} socket row(s)` : "no live stores"
-          }; no notification`;
+          `messages:list ${list[3]} in process; live: ${socket.join(" | ")}; no notification`;
       },
     );
 

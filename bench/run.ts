@@ -303,11 +303,13 @@ const TARGETS: Target[] = (() => {
       goal: 1.1,
     },
     {
-      what: "client: one push to 100 stores of one query, per store / a push to 1 store",
-      ratio: (at) => clientPerStore(at) / at("push to 1 store", "client fan-out"),
-      goal: 0,
+      what: "client: one push fanned out to 100 stores of one query / to 1 store",
+      ratio: (at) =>
+        at("push to 100 stores of one query", "client fan-out") /
+        at("push to 1 store", "client fan-out"),
+      goal: 1.5,
       refs: (at) =>
-        `${clientPerStore(at).toFixed(0)} ns per store, ${
+        `${clientPerStore(at).toFixed(0)} ns per store beyond the first, ${
           us(at("push to 1 store", "client fan-out"))
         } for 1 store`,
     },

@@ -5,7 +5,8 @@
  *   no function (the dev marker is not set), and nothing of the toolbar app is in `dist/`;
  * - under `astro dev`, the header names each call, and in Chromium the app opens from Astro's
  *   toolbar, lists the plane, the page's calls and its live stores, and a page with a failing
- *   call raises an error notification on its icon (screenshot in `.out/toolbar.png`).
+ *   call raises an error notification on its icon (screenshots in `.out/toolbar-live.png`, the
+ *   channel page, and `.out/toolbar.png`, the failing call).
  *
  * The failing call comes from a probe page the harness adds to the `astro dev` copy of the app
  * (never to `examples/`).
@@ -199,6 +200,7 @@ export async function checkToolbarApp(ctx: CheckContext): Promise<void> {
         const level = await notification(tab);
         assert(level === null, `notification ${level} on a page whose calls all succeeded`);
         assert(errors.length === 0, errors.join("\n"));
+        await tab.screenshot({ path: join(ROOT, ".out", "toolbar-live.png") });
         return `status ${status}; binding ${binding}; wiring: ${wiring}; ${calls.length} call row(s), ` +
           `messages:list ${list[3]} in process; live: ${socket.join(" | ")}; no notification`;
       },

@@ -19,6 +19,7 @@ import { chromium, type Page } from "playwright-core";
 import { CHROMIUM } from "./browser.ts";
 import { assert, check, type CheckContext } from "../report.ts";
 import { ROOT } from "../example_app.ts";
+import { waitFor } from "../process.ts";
 
 /**
  * Strings only the toolbar app carries (`src/toolbar/`). The dev marker's key is not one: the
@@ -187,12 +188,15 @@ export async function checkToolbarApp(ctx: CheckContext): Promise<void> {
         );
         // The channel page's islands read live stores from @lunora/astro/client: one socket for
         // the channel's shard, holding its two queries (the app redraws every second).
-        const socketRow = tab.locator("tr[data-lunora-socket]", { hasText: ctx.channel });
-        await socketRow.filter({ hasText: "messages:latest" }).waitFor({ timeout: EVENTUALLY_MS });
-        const sockets = await cells(tab, "tr[data-lunora-socket]");
-        const socket = sockets.find((row) => row[0]?.startsWith(ctx.channel));
-        assert(sockets.length === 1 && socket, `socket rows: ${JSON.stringify(sockets)}`);
-        assert(socket[1] === "open", `socket state: ${socket[1]}`);
+        // The socket may still be connecting when the app first draws: wait for it to open.
+        const sockets = await waitFor("an open socket row for the channel", async () => {
+          const rows = await cells(tab, "tr[data-lunora-socket]");
+          return rows.some((row) => row[0]?.startsWith(ctx.channel) && row[1] === "open")
+            ? rows
+            : undefined;
+        }, EVENTUALLY_MS);
+        const socket = sockets.find((row) => row[0]?.startsWith(ctx.channel))!;
+        assert(sockets.length === 1, `socket rows: ${JSON.stringify(sockets)}`);
         assert(
           /messages:latest/.test(socket[4]!) && /messages:list/.test(socket[4]!),
           `the socket's queries: ${socket[4]}`,

@@ -47,6 +47,7 @@ export type {
   AstroServerSetupOptionsLike,
   AstroToolbarServerLike,
   LunoraIntegrationHooks,
+  VitePluginLike,
 } from "./src/integration/astro_types.ts";
 export { withLunora } from "./src/worker/with_lunora.ts";
 export type { ServerTimingMode } from "./src/worker/server_timing.ts";

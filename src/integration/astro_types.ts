@@ -80,6 +80,25 @@ export interface AstroConfigSetupOptionsLike {
   ) => void;
   /** Adds an app to the dev toolbar (`astro dev` only). Astro always passes it. */
   readonly addDevToolbarApp?: (app: AstroDevToolbarAppLike) => void;
+  /**
+   * Merges config into the project's; the integration adds a Vite plugin under `astro dev`
+   * only. Astro always passes it.
+   */
+  updateConfig?(config: { vite: { plugins: VitePluginLike[] } }): unknown;
+}
+
+/**
+ * The part of a Vite plugin the integration uses: `configEnvironment` adds to one Vite
+ * environment's options (`ssr`, `prerender`, `astro` for the server, `client` for the browser).
+ */
+export interface VitePluginLike {
+  /** The plugin's name in Vite's messages. */
+  readonly name: string;
+  /** Returns options to merge into the environment `name`'s (arrays are concatenated). */
+  configEnvironment(
+    name: string,
+    options: { optimizeDeps?: { noDiscovery?: boolean } },
+  ): { optimizeDeps: { include: string[] } } | undefined;
 }
 
 /**

@@ -20,6 +20,7 @@ import type {
   AstroIntegrationLike,
   AstroIntegrationLoggerLike,
   AstroServerSetupOptionsLike,
+  VitePluginLike,
 } from "./astro_types.ts";
 import { DEFAULT_SERVER_ENTRY } from "./fix_snippets.ts";
 import { DEV_MARKER_KEY } from "../worker/server_timing.ts";
@@ -87,6 +88,33 @@ export const LOCALS_TYPES: { readonly filename: string; readonly content: string
 }
 `,
 };
+
+/** The Vite environments that render on the server under `astro dev`. */
+const SERVER_ENVIRONMENTS = new Set(["ssr", "prerender", "astro"]);
+
+/**
+ * Under `astro dev`, pre-bundles the modules Astro loads through its virtual modules, which
+ * Vite's dependency scan cannot follow: the locals middleware in the server environments, the
+ * toolbar app in the browser's. Found only by a first request instead, each would make Vite
+ * optimize again and reload mid-session, after which modules evaluated before and after the
+ * reload hold different copies of the same dependency (Astro's actions runtime among them).
+ */
+function prebundle(
+  { locals, devToolbar }: { locals: boolean; devToolbar: boolean },
+): VitePluginLike {
+  return {
+    name: "@lunora/astro:prebundle",
+    configEnvironment(name, options) {
+      if (options.optimizeDeps?.noDiscovery) return undefined;
+      const include = SERVER_ENVIRONMENTS.has(name)
+        ? (locals ? [LOCALS_MIDDLEWARE] : [])
+        : name === "client" && devToolbar
+        ? [DEV_TOOLBAR_APP.entrypoint as string]
+        : [];
+      return include.length > 0 ? { optimizeDeps: { include } } : undefined;
+    },
+  };
+}
 
 /** The toolbar app `devToolbar` adds under `astro dev`. */
 export const DEV_TOOLBAR_APP: AstroDevToolbarAppLike = {
@@ -182,12 +210,14 @@ export function lunora(options: LunoraIntegrationOptions = {}): AstroIntegration
     name: NAME,
     hooks: {
       "astro:config:setup": (
-        { command, addMiddleware, injectScript, addDevToolbarApp }: AstroConfigSetupOptionsLike,
+        { command, addMiddleware, injectScript, addDevToolbarApp, updateConfig }:
+          AstroConfigSetupOptionsLike,
       ) => {
         if (locals) addMiddleware({ order: "pre", entrypoint: LOCALS_MIDDLEWARE });
         if (command !== "dev") return;
         injectScript?.("page-ssr", DEV_MARKER_SCRIPT);
         if (devToolbar) addDevToolbarApp?.(DEV_TOOLBAR_APP);
+        updateConfig?.({ vite: { plugins: [prebundle({ locals, devToolbar })] } });
       },
       "astro:server:setup": ({ toolbar }: AstroServerSetupOptionsLike) => {
         if (!devToolbar || toolbar === undefined) return;

@@ -813,14 +813,8 @@ export interface IslandsOptions {
    * {@linkcode WS_TOKEN_TTL} s: runs the token refresh check.
    */
   apiOrigin?: string;
-  /**
-   * `"all"`; `"no soft navigation"` leaves out the checks that render a page during a
-   * `<ClientRouter />` navigation (View Transitions, sign-out): under `astro dev` such a render
-   * intermittently fails inside Astro's actions runtime (`actions.messages.send` undefined, a
-   * 500 the router answers with a full page load); `"one page"`: only the one-socket and
-   * cold-snapshot checks (a smoke run).
-   */
-  scope?: "all" | "no soft navigation" | "one page";
+  /** `"all"`; `"one page"`: only the one-socket and cold-snapshot checks (a smoke run). */
+  scope?: "all" | "one page";
 }
 
 /** The islands checks in one Chromium; returns the server the next checks use. */
@@ -833,10 +827,10 @@ export async function checkIslands(
     await checkOneSocket(ctx, browser);
     await checkColdSnapshot(ctx, browser);
     if (scope === "one page") return ctx.server;
-    if (scope === "all") await checkViewTransitions(ctx, browser);
+    await checkViewTransitions(ctx, browser);
     await checkOffline(ctx, browser);
     await checkLostAnswer(ctx, browser);
-    if (scope === "all") await checkSignOut(ctx, browser);
+    await checkSignOut(ctx, browser);
     if (apiOrigin) await checkTokenRefresh(ctx, browser, apiOrigin);
     return restart ? await checkRestart(ctx, browser, restart) : ctx.server;
   } finally {

@@ -18,8 +18,8 @@
  * 3. The same app under `astro dev`, in another app under test, `.out/e2e/dev-app/`: SSR with the
  *    in-process preload, RPC, WebSocket push, `/about`, the server island, the detailed
  *    `Server-Timing` and the Lunora dev toolbar app in Chromium (`toolbar.ts`), the live islands
- *    (not the restart, View Transitions or sign-out: see `islands.ts`), then an edit to a shard
- *    function that answers without a restart, the earlier rows still there.
+ *    with View Transitions and the sign-out (not the restart), then an edit to a shard function
+ *    that answers without a restart, the earlier rows still there.
  * 4. `examples/chat-astro6` (Astro 6 + @astrojs/cloudflare 13, same sources), as an app under
  *    test in `.out/e2e/chat-astro6/`: build (with
  *    `/about` prerendered and `ShardDO` still exported), start, SSR page + RPC + in-process
@@ -304,7 +304,7 @@ async function main(): Promise<void> {
   if (chromium) {
     await report.step(
       "chat (astro dev): live islands",
-      () => checkIslands({ ...devCtx, requestLog: false }, { scope: "no soft navigation" }),
+      () => checkIslands({ ...devCtx, requestLog: false }),
     );
   }
   await checkHotReload(devCtx, devDir);

@@ -22,6 +22,7 @@
  *
  * @module
  */
+import { positiveOption } from "../../tests/workerd/options.ts";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { chromium, type Page } from "playwright-core";
@@ -45,14 +46,8 @@ const OUT = join(ROOT, ".out", "bench-islands");
 const APP = join(OUT, "app");
 const CHANNEL = "bench-dom";
 
-function count(name: string, value: string | undefined, fallback: number): number {
-  if (value === undefined) return fallback;
-  const number = Number(value);
-  if (!Number.isSafeInteger(number) || number < 1) {
-    throw new RangeError(`Cannot run bench:islands: "--${name}" must be a positive integer`);
-  }
-  return number;
-}
+const count = (name: string, value: string | undefined, fallback: number): number =>
+  positiveOption("bench:islands", name, value, fallback);
 
 const { values } = parseArgs({
   args: Deno.args,

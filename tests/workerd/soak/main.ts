@@ -36,6 +36,7 @@
  *
  * @module
  */
+import { positiveOption } from "../options.ts";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import {
@@ -74,14 +75,8 @@ const APP = join(OUT, "app");
 /** better-auth users (its rate limit allows 10 sign-ups a minute per address). */
 const USERS = ["alice", "bob", "carol", "dave", "mallory"];
 
-function positive(name: string, value: string | undefined, fallback: number): number {
-  if (value === undefined) return fallback;
-  const number = Number(value);
-  if (!Number.isInteger(number) || number < 1) {
-    throw new RangeError(`Cannot run the soak test: "--${name}" must be a positive integer`);
-  }
-  return number;
-}
+const positive = (name: string, value: string | undefined, fallback: number): number =>
+  positiveOption("the soak test", name, value, fallback);
 
 const { values } = parseArgs({
   args: Deno.args,
